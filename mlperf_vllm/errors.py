@@ -1,0 +1,46 @@
+"""Typed errors that say what to do, and the exit codes they map to (one place for all CLIs)."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad flags or flag combinations
+EXIT_SETUP = 3  # model, data, GPU, disk: the environment is not ready
+EXIT_RUN_FAILED = 4  # the engine or LoadGen failed during the run
+EXIT_NOT_VALID = 5  # the run finished, but it is INVALID or the accuracy gate failed
+EXIT_INTERRUPTED = 130
+
+
+class BenchError(Exception):
+    """An error with a one-line message for the user and an exit code."""
+
+    exit_code = EXIT_RUN_FAILED
+
+
+class UsageError(BenchError):
+    """A flag or a combination of flags is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class SetupError(BenchError):
+    """Something the run needs is missing (model, GPU, token, disk, permissions)."""
+
+    exit_code = EXIT_SETUP
+
+
+class DataError(BenchError):
+    """An input file is missing or not in the expected format."""
+
+    exit_code = EXIT_USAGE
+
+
+class RunFailed(BenchError):
+    """The engine or LoadGen failed while running."""
+
+    exit_code = EXIT_RUN_FAILED
+
+
+class Interrupted(BenchError):
+    """The user interrupted the run (SIGINT/SIGTERM)."""
+
+    exit_code = EXIT_INTERRUPTED

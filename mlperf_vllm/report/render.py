@@ -1,0 +1,82 @@
+"""Render a run folder: report.md and plots/ from summary.json and the SUT's timing records.
+
+Used by run.py at the end of a run and by `python report.py RUN_DIR` at any time later.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..results import store
+from ..results.atomic import write_text_atomic
+from . import markdown, plots
+
+log = logging.getLogger(__name__)
+
+TIMINGS_FILE = "sut_timings.csv"
+
+
+def read_timings(path: Path) -> list[dict[str, Any]]:
+    """Rows of a sut_timings.csv with numbers parsed (missing values as None)."""
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            rows.append({k: (float(v) if v not in ("", None) and k != "error" else (v or None))
+                         for k, v in row.items()})
+    return rows
+
+
+def _history_points(run_dir: Path, s: dict[str, Any]) -> list[tuple[str, float]]:
+    cfg = s.get("config", {})
+    points = []
+    for entry in reversed(store.history(run_dir.parent)):
+        o = entry.summary or {}
+        c = o.get("config", {})
+        value = (o.get("headline") or {}).get("value")
+        if (entry.path.resolve() != run_dir.resolve() and o.get("status") == "completed" and value is not None
+                and c.get("category") == cfg.get("category") and c.get("scenario") == cfg.get("scenario")
+                and (o.get("headline") or {}).get("unit") == "tokens/s"):
+            points.append((entry.path.name[:15], float(value)))
+    points = points[-9:]
+    points.append(("this run", float(s["headline"]["value"])))
+    return points
+
+
+def render_run(run_dir: Path) -> list[str]:
+    """(Re)write report.md and the plots of one run; returns the plot file names."""
+    s = store.read_summary(run_dir)
+    if s is None:
+        raise FileNotFoundError(f"{run_dir} has no readable {store.SUMMARY_FILE}")
+    made: list[str] = []
+    plot_dir = run_dir / "plots"
+    cfg = s.get("config", {})
+    title = f"{cfg.get('model_label')} · {cfg.get('category')} {cfg.get('scenario')}"
+    head = s.get("headline") or {}
+    if head.get("value") is not None and head.get("unit") == "tokens/s":
+        plots.throughput_history(plot_dir / "throughput.png", _history_points(run_dir, s), "output tokens/s",
+                                 f"Throughput, {title}")
+        made.append("throughput.png")
+    perf = (s.get("run") or {}).get("performance")
+    rows = read_timings(run_dir / "Performance" / TIMINGS_FILE)
+    if perf and rows and cfg.get("scenario") != "offline":
+        lg = perf["loadgen"]
+        lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+        p = {k: (v / 1e6 if v is not None else None) for k, v in lg["latency_ns"].items()}
+        plots.latency_cdf(plot_dir / "latency_cdf.png", lat, p, f"Sample latency, {title}")
+        made.append("latency_cdf.png")
+        lim = s.get("limits", {})
+        for key, what, limit_key, ns_key in (("ttft_ms", "TTFT", "p99_ttft_ms", "ttft_ns"),
+                                             ("tpot_ms", "TPOT", "p99_tpot_ms", "tpot_ns")):
+            vals = [r[key] for r in rows if r.get(key) is not None]
+            p99 = lg[ns_key].get("99.00")
+            name = f"{what.lower()}_hist.png"
+            plots.token_latency_hist(plot_dir / name, vals, lim.get(limit_key), None if p99 is None else p99 / 1e6,
+                                     what, f"{what} distribution, {title}")
+            made.append(name)
+    write_text_atomic(run_dir / "report.md", markdown.render(s, made))
+    return made

@@ -1,0 +1,96 @@
+"""The fixed facts of MLPerf Inference Llama-3.1-8B, each with its source in mlcommons/inference.
+
+Nothing here is tunable: these are the rules a submission is checked against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import Category, Scenario
+
+# language/llama3.1-8b/download_cnndm.py, instruction_template["llama"]; no chat template is used.
+PROMPT_TEMPLATE = (
+    "Summarize the following news article in 128 tokens. Please output the summary only, "
+    "without any other text.\n\nArticle:\n{input}\n\nSummary:"
+)
+
+# inference_rules.adoc (Llama3.1-8B): greedy, min 1 / max 128 new tokens; SUT_VLLM.py SamplingParams.
+MAX_NEW_TOKENS = 128
+MIN_NEW_TOKENS = 1
+
+# Llama-3.1 EOS ids (generation_config.json of Llama-3.1-8B-Instruct): end_of_text, eom, eot.
+LLAMA31_EOS_IDS = (128001, 128008, 128009)
+
+# loadgen/mlperf.conf (performance_sample_count_override, Offline.min_query_count) and
+# submission_checker constants.py ("dataset-size").
+DATASET_SIZE = {Category.DATACENTER: 13368, Category.EDGE: 5000}
+
+# loadgen/mlperf.conf model keys.
+LOADGEN_MODEL_DATACENTER = "llama3_1-8b"
+LOADGEN_MODEL_EDGE = "llama3_1-8b-edge"
+LOADGEN_MODEL_INTERACTIVE = "llama3_1-8b-interactive"
+
+# loadgen/mlperf.conf *.{Offline,Server,SingleStream}.min_duration; checker TEST_DURATION_MS.
+MIN_DURATION_MS = 600_000
+
+# Scenarios each category may run (submission_checker loader.py check_scenarios).
+ALLOWED_SCENARIOS = {
+    Category.DATACENTER: (Scenario.OFFLINE, Scenario.SERVER, Scenario.INTERACTIVE),
+    Category.EDGE: (Scenario.OFFLINE, Scenario.SINGLESTREAM),
+}
+
+
+@dataclass(frozen=True)
+class TokenLatencyLimits:
+    """p99 limits a Server-type run must stay under (checker LLM_LATENCY_LIMITS, mlperf.conf)."""
+
+    ttft_ms: float
+    tpot_ms: float
+
+
+TOKEN_LATENCY_LIMITS = {
+    Scenario.SERVER: TokenLatencyLimits(ttft_ms=2000.0, tpot_ms=100.0),
+    Scenario.INTERACTIVE: TokenLatencyLimits(ttft_ms=500.0, tpot_ms=30.0),
+}
+
+
+@dataclass(frozen=True)
+class AccuracyReference:
+    """BF16 reference scores (README "Accuracy Target"; checker "accuracy-target")."""
+
+    rouge1: float
+    rouge2: float
+    rougeL: float
+    rougeLsum: float
+    gen_len: int
+    gen_num: int
+
+
+ACCURACY_REFERENCE = {
+    Category.DATACENTER: AccuracyReference(38.7792, 15.9075, 24.4957, 35.793, 8167644, 13368),
+    Category.EDGE: AccuracyReference(39.06, 16.1147, 24.6375, 36.124, 3051113, 5000),
+}
+
+ROUGE_KEYS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+# Checker: every ROUGE >= 99% of the reference; gen_len within [90%, 110%] ("accuracy-upper-limit").
+ROUGE_FRACTION = 0.99
+HIGH_ACCURACY_ROUGE_FRACTION = 0.999  # stricter than MLPerf: no 99.9% variant exists for this model
+GEN_LEN_LOW_FRACTION = 0.90
+GEN_LEN_HIGH_FRACTION = 1.10
+
+
+def loadgen_model_name(category: Category, scenario: Scenario) -> str:
+    """The mlperf.conf model key for a category and scenario."""
+    if scenario is Scenario.INTERACTIVE:
+        return LOADGEN_MODEL_INTERACTIVE
+    return LOADGEN_MODEL_EDGE if category is Category.EDGE else LOADGEN_MODEL_DATACENTER
+
+
+# Seeds compiled into LoadGen's mlperf.conf per round (checker "seeds"; git log -- loadgen/mlperf.conf).
+# The checker rejects logs whose seeds are not the round's: use a LoadGen build of that round.
+ROUND_SEEDS = {
+    "v5.1": (1780908523862526354, 14771362308971278857, 18209322760996052031),
+    "v6.0": (2465351861681999779, 14276810075590677512, 3936089224930324775),
+    "v6.1": (2085463073848966840, 2747215439041700203, 16159082839903944936),
+}

@@ -1,0 +1,190 @@
+"""One run of run.py: run folder -> engine -> LoadGen tests -> logs parsed -> accuracy scored -> report.
+
+The model load is never inside a timer; LoadGen's logs are the numbers; the run folder is created
+only after every check that needs no engine has passed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__, rules
+from .config import Mode, RunConfig, Scenario
+from .engines.base import Engine
+from .mlperf import accuracy as acc
+from .mlperf import harness, logs
+from .mlperf.dataset import Samples, describe
+from .mlperf.sut import SystemUnderTest
+from .progress import Progress
+from .results import environment, store, summary as summ
+from .results.atomic import write_json_atomic, write_text_atomic
+from .results.secrets import RedactingFormatter
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[RunConfig], Engine]
+
+
+@dataclass
+class RunContext:
+    """What the run has produced so far (for the summary, also when it ends early)."""
+
+    cfg: RunConfig
+    run_dir: Path
+    samples: Samples
+    started_at: str
+    command: list[str]
+    environment: dict[str, Any] = field(default_factory=dict)
+    engine_start_s: float | None = None
+    tests: list[harness.TestRun] = field(default_factory=list)
+    performance: dict[str, Any] | None = None
+    accuracy: dict[str, Any] | None = None
+    timings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def default_engine_factory(cfg: RunConfig) -> Engine:
+    """vLLM in-process."""
+    from .engines.vllm_engine import VllmEngine
+    return VllmEngine(cfg.engine)
+
+
+def attach_run_log(run_dir: Path) -> logging.Handler:
+    """Send every log record (tracebacks included) to run_dir/run.log, secrets redacted."""
+    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def user_conf_text(cfg: RunConfig) -> str:
+    """The user.conf this run uses: the user's file as is, or one rendered from the flags."""
+    if cfg.user_conf is not None:
+        return cfg.user_conf.read_text()
+    return harness.render_user_conf(harness.UserConfRequest(
+        model_name=rules.loadgen_model_name(cfg.category, cfg.scenario), scenario=cfg.scenario,
+        total_sample_count=cfg.total_sample_count, official_sample_count=rules.DATASET_SIZE[cfg.category],
+        target_qps=cfg.target_qps, target_latency_ms=cfg.target_latency_ms, min_duration_ms=cfg.min_duration_ms))
+
+
+def start(cfg: RunConfig, samples: Samples, command: list[str]) -> RunContext:
+    """Create the run folder and write what is known before the engine starts."""
+    run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+    attach_run_log(run_dir)
+    ctx = RunContext(cfg, run_dir, samples, dt.datetime.now().astimezone().isoformat(timespec="seconds"), command)
+    log.info("run folder %s", run_dir)
+    write_json_atomic(run_dir / "config.json", cfg.to_dict())
+    write_text_atomic(run_dir / "user.conf", user_conf_text(cfg))
+    ctx.environment = environment.collect()
+    write_json_atomic(run_dir / "environment.json", ctx.environment)
+    write_summary(ctx, status="running")
+    return ctx
+
+
+def write_summary(ctx: RunContext, status: str) -> dict[str, Any]:
+    """summary.json for the current state of the run."""
+    data = summ.build(ctx, status=status, tool_version=__version__)
+    write_json_atomic(ctx.run_dir / store.SUMMARY_FILE, data)
+    return data
+
+
+def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
+    """Run every LoadGen test of the mode on one engine and one TestSettings (one FromConfig call)."""
+    import mlperf_loadgen as lg
+
+    cfg = ctx.cfg
+    model_name = rules.loadgen_model_name(cfg.category, cfg.scenario)
+    settings = harness.make_settings(model_name, cfg.scenario, ctx.run_dir / "user.conf", lg)
+    sut = SystemUnderTest(engine, ctx.samples, stream=cfg.scenario.streams_tokens,
+                          max_new_tokens=cfg.max_new_tokens, lg=lg)
+    for test in cfg.mode.tests:
+        sub = ctx.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
+        log.info("LoadGen %s %s test (%s)", cfg.scenario.display, test.value, model_name)
+        with Progress(f"{test.value} {cfg.scenario.display}", lambda: (sut.completed, sut.completed_tokens),
+                      enabled=progress_enabled):
+            run = harness.run_test(settings, test, sut, len(ctx.samples), sub, lg)
+        ctx.tests.append(run)
+        ctx.timings[test.value] = sut.timing_rows()
+        if test is Mode.PERFORMANCE or cfg.extra_metrics:
+            write_timings_csv(sub / "sut_timings.csv", ctx.timings[test.value])
+        log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
+                 run.samples_completed, len(run.sut_errors))
+        if test is Mode.PERFORMANCE:
+            ctx.performance = logs.read_log_dir(sub)
+
+
+def write_timings_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Per-sample SUT timings (the SUT's clock, from issue; LoadGen's figures are the official ones)."""
+    buf = io.StringIO()
+    fields = ["qsl_idx", "issued_ms", "ttft_ms", "latency_ms", "tpot_ms", "n_tokens", "error"]
+    writer = csv.DictWriter(buf, fieldnames=fields)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def score_accuracy(ctx: RunContext, accuracy_log: Path, tokenizer: Any, progress_enabled: bool) -> dict[str, Any]:
+    """Score the accuracy log into Accuracy/rouge.json and Accuracy/accuracy.txt."""
+    cfg = ctx.cfg
+    if ctx.samples.references is None:
+        raise ValueError("the data set has no references to score against")
+    entries = acc.load_accuracy_log(accuracy_log)
+    with Progress("scoring ROUGE", None, enabled=progress_enabled, total=len(entries)) as bar:
+        scores = acc.score_accuracy_log(entries, ctx.samples.references, tokenizer, source=str(accuracy_log),
+                                        progress=bar.update)
+    verdict = acc.gate(scores, cfg.category, cfg.high_accuracy)
+    result = {"scores": scores, "gate": verdict.to_dict(), "accuracy_log": str(accuracy_log),
+              "log_entries": len(entries)}
+    out_dir = ctx.run_dir / "Accuracy"
+    write_json_atomic(out_dir / "rouge.json", result)
+    write_text_atomic(out_dir / "accuracy.txt", acc.accuracy_txt(scores))
+    ctx.accuracy = result
+    return result
+
+
+def finish(ctx: RunContext, status: str, render: Callable[[Path], None]) -> dict[str, Any]:
+    """Final summary, report and plots; then latest and the index (and --keep-all 0 clean-up)."""
+    data = write_summary(ctx, status=status)
+    try:
+        render(ctx.run_dir)
+    except Exception:  # a broken plot must never lose the run: summary.json is already written
+        log.exception("rendering the report failed; `python report.py %s` re-renders it", ctx.run_dir)
+    results_dir = ctx.cfg.results_dir
+    store.update_latest(results_dir, ctx.run_dir)
+    if not ctx.cfg.keep_all and status == "completed":
+        removed = store.remove_earlier_runs(results_dir, ctx.run_dir, ctx.cfg.category.value, ctx.cfg.scenario.value)
+        for path in removed:
+            log.info("--keep-all 0: removed earlier run %s", path)
+        data["removed_runs"] = [p.name for p in removed]
+    store.rebuild_index(results_dir)
+    return data
+
+
+def last_offline_samples_per_s(cfg: RunConfig) -> tuple[float, str] | None:
+    """Samples/s of the newest completed Offline run of the same model and engine settings."""
+    want = summ.engine_digest(cfg)
+    for entry in store.history(cfg.results_dir):
+        s = entry.summary or {}
+        c = s.get("config", {})
+        perf = (s.get("run", {}).get("performance") or {})
+        if (s.get("status") == "completed" and c.get("scenario") == Scenario.OFFLINE.value
+                and c.get("category") == cfg.category.value and s.get("engine_digest") == want
+                and perf.get("samples_per_sec")):
+            return float(perf["samples_per_sec"]), entry.path.name
+    return None
+
+
+def elapsed(t0: float) -> float:
+    """Seconds since t0 (perf_counter)."""
+    return round(time.perf_counter() - t0, 3)
