@@ -72,7 +72,7 @@ def load_accuracy_log(path: Path) -> list[dict[str, Any]]:
 
 
 def _entry_number_at(text: str, pos: int) -> int:
-    return text.count('"qsl_idx"', 0, pos)
+    return max(text.count('"qsl_idx"', 0, pos) - 1, 0)  # 0-based, as in the other messages
 
 
 def decode_entries(entries: Iterable[dict[str, Any]], n_samples: int | None, dtype: str = "int32",

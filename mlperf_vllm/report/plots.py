@@ -31,7 +31,7 @@ def throughput_history(path: Path, points: Sequence[tuple[str, float]], unit: st
     labels = [p[0] for p in points]
     values = [p[1] for p in points]
     colors = ["#9bb7d4"] * (len(points) - 1) + ["#1f5f9e"]
-    bars = ax.bar(range(len(points)), values, color=colors)
+    bars = ax.bar(range(len(points)), values, color=colors, width=0.6)
     for b, v in zip(bars, values):
         ax.annotate(f"{v:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(points)), labels, rotation=30, ha="right", fontsize=7)
@@ -71,13 +71,22 @@ def token_latency_hist(path: Path, values_ms: Sequence[float], limit_ms: float |
     """Histogram of TTFT or TPOT (SUT clock) with the scenario's p99 limit and LoadGen's p99 drawn."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 3.8))
+    data_max = max([*values_ms, p99_ms or 0.0, 1e-3])
+    # Keep the distribution readable: the limit is drawn in range only when it is near the data.
+    limit_in_range = limit_ms is not None and limit_ms <= 3 * data_max
+    x_max = max(data_max, limit_ms if limit_in_range else 0.0) * 1.08
     if values_ms:
-        ax.hist(values_ms, bins=min(60, max(10, len(values_ms) // 10)), color="#6c9bd2", edgecolor="white",
+        ax.hist(values_ms, bins=50, range=(0.0, x_max), color="#6c9bd2", edgecolor="white",
                 label=f"{what} per sample (SUT clock)")
     if p99_ms is not None:
         ax.axvline(p99_ms, color="#1f5f9e", linestyle="--", label=f"LoadGen p99 = {p99_ms:,.2f} ms")
-    if limit_ms is not None:
+    if limit_in_range:
         ax.axvline(limit_ms, color="#c0392b", linewidth=2, label=f"MLPerf p99 limit = {limit_ms:,.0f} ms")
+    elif limit_ms is not None:
+        ax.annotate(f"MLPerf p99 limit {limit_ms:,.0f} ms is off the scale\n"
+                    f"({limit_ms / data_max:,.1f}x the largest value shown) →",
+                    xy=(0.98, 0.50), xycoords="axes fraction", ha="right", fontsize=8, color="#c0392b")
+    ax.set_xlim(0, x_max)
     ax.set_xlabel(f"{what} (ms)")
     ax.set_ylabel("samples")
     ax.set_title(title, fontsize=10)

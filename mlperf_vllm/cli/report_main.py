@@ -1,0 +1,65 @@
+"""report.py: re-render a run, compare two runs, or rebuild the results index."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import EXIT_OK, EXIT_USAGE
+from ..results import store
+from ..results.atomic import write_text_atomic
+from .console import configure_console_logging, error_line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """report.py's flags."""
+    p = argparse.ArgumentParser(prog="report.py", description="Re-render run reports, compare runs, rebuild the index.")
+    p.add_argument("run_dir", nargs="?", type=Path, help="a run folder to re-render (report.md and plots)")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("RUN_A", "RUN_B"),
+                   help="print and write a side-by-side comparison of two runs (B against A)")
+    p.add_argument("--rebuild-index", action="store_true", help="rebuild index.md and latest from the run folders")
+    p.add_argument("--results-dir", type=Path, default=Path("results"), help="the results directory (for --rebuild-index)")
+    return p
+
+
+def _load(run_dir: Path) -> dict:
+    if not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is not a run folder")
+    s = store.read_summary(run_dir)
+    if s is None:
+        raise ValueError(f"{run_dir} has no readable summary.json (an interrupted or foreign folder?)")
+    return s
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of report.py."""
+    configure_console_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        if args.rebuild_index:
+            if not args.results_dir.is_dir():
+                raise ValueError(f"--results-dir {args.results_dir} does not exist")
+            path = store.rebuild_index(args.results_dir)
+            print(f"Index: {path} ({len(store.history(args.results_dir))} runs)")
+            return EXIT_OK
+        if args.compare:
+            from ..report import compare
+            a, b = (_load(p) for p in args.compare)
+            text = compare.render(a, b)
+            print(text)
+            out = args.compare[1].resolve().parent / f"compare-{args.compare[0].resolve().name}-vs-{args.compare[1].resolve().name}.md"
+            write_text_atomic(out, text)
+            print(f"Written: {out}")
+            return EXIT_OK
+        if args.run_dir is None:
+            raise ValueError("give a run folder, --compare RUN_A RUN_B, or --rebuild-index")
+        from ..report.render import render_run
+        _load(args.run_dir)
+        made = render_run(args.run_dir)
+        print(f"Report: {args.run_dir / 'report.md'} ({len(made)} plots)")
+        return EXIT_OK
+    except (ValueError, OSError) as exc:
+        print(error_line(str(exc)), file=sys.stderr)
+        return EXIT_USAGE

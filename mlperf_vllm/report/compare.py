@@ -1,0 +1,94 @@
+"""Side-by-side comparison of two runs: metric, A, B, change in %, and the settings that differ. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+METRICS = (  # (label, path in summary.json, higher is better)
+    ("headline", ("headline", "value"), None),
+    ("tokens/s", ("run", "performance", "tokens_per_sec"), True),
+    ("samples/s", ("run", "performance", "samples_per_sec"), True),
+    ("p99 TTFT (ms)", ("run", "performance", "p99_ttft_ms"), False),
+    ("p99 TPOT (ms)", ("run", "performance", "p99_tpot_ms"), False),
+    ("p90 latency (ms)", ("run", "performance", "p90_latency_ms"), False),
+    ("p99 latency (ms)", ("run", "performance", "p99_latency_ms"), False),
+    ("rouge1", ("run", "accuracy", "rouge", "rouge1"), True),
+    ("rouge2", ("run", "accuracy", "rouge", "rouge2"), True),
+    ("rougeL", ("run", "accuracy", "rouge", "rougeL"), True),
+    ("rougeLsum", ("run", "accuracy", "rouge", "rougeLsum"), True),
+    ("gen_len", ("run", "accuracy", "gen_len"), None),
+    ("engine start (s)", ("engine_start_s",), False),
+)
+
+
+def _get(d: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(d, dict):
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix.rstrip(".")] = d
+    return out
+
+
+def metric_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows (metric, a, b, change_pct) for metrics either run has."""
+    rows = []
+    for label, path, _ in METRICS:
+        va, vb = _get(a, path), _get(b, path)
+        if va is None and vb is None:
+            continue
+        change = None
+        if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and va:
+            change = (vb - va) / abs(va) * 100
+        rows.append({"metric": label, "a": va, "b": vb, "change_pct": change})
+    for key, label in (("performance", "validity"), ("accuracy", "accuracy verdict")):
+        rows.append({"metric": label, "a": _get(a, ("validity", key)), "b": _get(b, ("validity", key)),
+                     "change_pct": None})
+    return rows
+
+
+def changed_settings(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """Settings (config and software versions) whose values differ."""
+    fa = _flatten({"config": a.get("config", {}), "software": _get(a, ("system", "software")) or {},
+                   "gpu": {"model": _get(a, ("system", "gpu", "model")), "count": _get(a, ("system", "gpu", "count"))}})
+    fb = _flatten({"config": b.get("config", {}), "software": _get(b, ("system", "software")) or {},
+                   "gpu": {"model": _get(b, ("system", "gpu", "model")), "count": _get(b, ("system", "gpu", "count"))}})
+    skip = {"config.results_dir"}
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))
+            if k not in skip and fa.get(k) != fb.get(k)]
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 100 else f"{v:,.2f}"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
+    return str(v)
+
+
+def render(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """Markdown comparison of run A (baseline) and run B."""
+    ida, idb = _get(a, ("meta", "run_id")), _get(b, ("meta", "run_id"))
+    lines = [f"# Comparison: A = `{ida}`, B = `{idb}`", "", "| metric | A | B | change |", "|---|---|---|---|"]
+    for r in metric_rows(a, b):
+        ch = "–" if r["change_pct"] is None else f"{r['change_pct']:+.1f}%"
+        lines.append(f"| {r['metric']} | {_fmt(r['a'])} | {_fmt(r['b'])} | {ch} |")
+    diffs = changed_settings(a, b)
+    lines += ["", "## Settings that differ", ""]
+    if diffs:
+        lines += ["| setting | A | B |", "|---|---|---|"] + [f"| {k} | {_fmt(x)} | {_fmt(y)} |" for k, x, y in diffs]
+        lines += ["", "**Changed settings: the runs are not like for like.**"]
+    else:
+        lines.append("None: same configuration and software.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,105 @@
+"""util_logs / logs.py on logs the real LoadGen writes in the test, checked against the summary text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from mlperf_vllm.cli import util_logs_main
+from mlperf_vllm.config import Mode
+from mlperf_vllm.engines.fake import InstantEngine, TimedEngine
+from mlperf_vllm.mlperf import logs
+
+from . import lg_helpers as h
+
+pytestmark = pytest.mark.integration
+
+
+def _summary_value(text: str, label: str) -> str:
+    m = re.search(rf"^\s*{re.escape(label)}\s*:\s*(\S+)", text, re.M)
+    assert m, label
+    return m.group(1)
+
+
+def _check_percentiles(record: dict, text: str) -> None:
+    for p in logs.PERCENTILES:
+        assert record["latency_ns"][p] == int(_summary_value(text, f"{p} percentile latency (ns)"))
+
+
+def test_offline_valid(tmp_path):
+    _, rec = h.run(InstantEngine(4), "Offline", Mode.PERFORMANCE, tmp_path, qps=1000, min_query_count=50)
+    text = (tmp_path / logs.SUMMARY_FILE).read_text()
+    assert rec["scenario"] == _summary_value(text, "Scenario") == "Offline"
+    assert rec["mode"] == "PerformanceOnly"
+    assert rec["result_validity"] == _summary_value(text, "Result is") == "VALID" and rec["valid"]
+    assert rec["throughput"]["samples_per_s"] == pytest.approx(float(_summary_value(text, "Samples per second")), rel=1e-4)
+    assert rec["throughput"]["tokens_per_s"] == pytest.approx(float(_summary_value(text, "Tokens per second")), rel=1e-4)
+    assert rec["validity_checks"] == {"min_duration_met": True, "min_queries_met": True,
+                                      "perf_constraints_met": None, "early_stopping_met": True}  # Offline has no latency limit
+    assert rec["headline"]["name"] == "tokens_per_s" and rec["headline"]["value"] == rec["throughput"]["tokens_per_s"]
+    _check_percentiles(rec, text)
+    assert rec["num_errors"] == 0 and rec["errors"] == []
+    assert rec["settings"]["effective_scenario"] == "Offline"
+    assert rec["loadgen_version"].startswith("6.0.17")
+
+
+def test_server_invalid_because_of_ttft(tmp_path):
+    # A 40 ms TTFT against a 20 ms limit: LoadGen must call it INVALID on performance constraints.
+    engine = TimedEngine(ttft_s=0.040, tpot_s=0.002, n_tokens=6)
+    try:
+        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=300, min_duration_ms=1000,
+                       min_query_count=100, ttft_ms=20, tpot_ms=100)
+    finally:
+        engine.shutdown()
+    text = (tmp_path / logs.SUMMARY_FILE).read_text()
+    assert rec["result_validity"] == _summary_value(text, "Result is") == "INVALID"
+    assert rec["validity_checks"]["perf_constraints_met"] is False
+    assert _summary_value(text, "Performance constraints satisfied") == "NO"
+    assert rec["throughput"]["completed_samples_per_s"] == pytest.approx(
+        float(_summary_value(text, "Completed samples per second")), rel=1e-3)
+    assert rec["throughput"]["completed_tokens_per_s"] == pytest.approx(
+        float(_summary_value(text, "Completed tokens per second")), rel=1e-4)
+    assert rec["throughput"]["scheduled_samples_per_s"] == pytest.approx(
+        float(_summary_value(text, "Scheduled samples per second")), rel=1e-3)
+    for p in logs.PERCENTILES:
+        assert rec["ttft_ns"][p] == int(_summary_value(text, f"{p} percentile first token latency (ns)"))
+        assert rec["tpot_ns"][p] == int(_summary_value(text, f"{p} percentile time to output token (ns)"))
+    _check_percentiles(rec, text)
+    assert rec["ttft_ns"]["99.00"] > 20e6
+    assert rec["headline"]["name"] == "completed_tokens_per_s"
+    assert rec["settings"]["requested_server_ttft_latency"] == 20_000_000
+
+
+def test_singlestream(tmp_path):
+    engine = TimedEngine(ttft_s=0.002, tpot_s=0.001, n_tokens=5)
+    try:
+        _, rec = h.run(engine, "SingleStream", Mode.PERFORMANCE, tmp_path, min_query_count=60,
+                       expected_latency_ms=6)
+    finally:
+        engine.shutdown()
+    text = (tmp_path / logs.SUMMARY_FILE).read_text()
+    assert rec["scenario"] == "SingleStream"
+    p90 = int(_summary_value(text, "90.0th percentile latency (ns)"))
+    assert rec["headline"]["name"] == "p90_latency_ms"
+    assert rec["headline"]["value"] == pytest.approx(p90 / 1e6)
+    assert rec["latency_ns"]["90.00"] == p90
+    _check_percentiles(rec, text)
+    assert rec["num_errors"] == 0
+
+
+def test_cli_prints_json_and_rejects_a_dir_without_logs(tmp_path, capsys):
+    h.run(InstantEngine(3), "Offline", Mode.PERFORMANCE, tmp_path / "Performance", qps=1000, min_query_count=20)
+    assert util_logs_main.main([str(tmp_path)]) == 0  # a run folder: its Performance/ is used
+    out = json.loads(capsys.readouterr().out)
+    assert out["scenario"] == "Offline" and out["log_dir"].endswith("Performance")
+    assert util_logs_main.main([str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no LoadGen logs") and "Traceback" not in err
+
+
+def test_truncated_detail_log_is_an_error(tmp_path):
+    (tmp_path / logs.DETAIL_FILE).write_text(":::MLLOG {\"key\": \"trunc")
+    with pytest.raises(logs.LogParseError, match="no LoadGen records"):
+        logs.read_log_dir(tmp_path)
