@@ -112,7 +112,9 @@ def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> tu
     tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
     if device == "cpu":
         if (tp or 1) > 1 or (dp or 1) > 1:
-            raise UsageError("on the CPU, --tensor-parallel-size and --data-parallel-size must be 1.")
+            n = max(tp or 1, 1) * max(dp or 1, 1)
+            raise UsageError(f"--tensor-parallel-size x --data-parallel-size needs {n} GPUs, but this is a CPU run "
+                             "(no GPU visible); use 1.")
         return 1, 1
     if tp == 0:  # auto: the smallest power of two whose share of the weights fits 80% of one GPU
         per_gpu = _gpu_memory_gib()

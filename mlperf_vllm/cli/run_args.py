@@ -22,12 +22,22 @@ PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only where there is one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The run.py argument parser (every flag has a one-line help)."""
     p = argparse.ArgumentParser(
         prog="run.py",
         description="MLPerf Inference Llama-3.1-8B (CNN/DailyMail) on vLLM through the official MLCommons LoadGen.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     g = p.add_argument_group("benchmark")
     g.add_argument("--version", default="v6.1", choices=ROUNDS,
@@ -91,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--keep-all", type=int, default=1, choices=[0, 1],
                    help="1 keeps every run; 0 removes earlier runs of the same category and scenario")
     g.add_argument("--extra-metrics", type=int, default=0, choices=[0, 1],
-                   help="1 also writes per-sample SUT timings (sut_timings.csv) next to LoadGen's logs")
+                   help="1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
     return p
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import preflight, runner
-from ..config import Mode, RunConfig, Scenario
-from ..errors import (EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_RUN_FAILED, BenchError, RunFailed,
-                      UsageError)
+from ..config import Mode, RunConfig
+from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_RUN_FAILED, BenchError, UsageError
 from ..mlperf import accuracy as acc
 from ..mlperf import logs
 from . import run_args
 from .console import configure_console_logging, error_line
+from .dotenv import load_env_file
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
 def main(argv: Sequence[str] | None = None, engine_factory: runner.EngineFactory | None = None) -> int:
     """Entry point of run.py."""
     configure_console_logging()
+    load_env_file()
     try:
         cfg, args, samples, tokenizer = _prepare(argv)
         if cfg.accuracy_log is not None and args.results_dir is None:

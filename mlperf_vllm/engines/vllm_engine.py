@@ -76,7 +76,8 @@ class VllmEngine:
 
     name = "vllm"
 
-    def __init__(self, cfg: EngineConfig) -> None:
+    def __init__(self, cfg: EngineConfig, llm_engine: Any | None = None) -> None:
+        """Start vLLM for cfg, or drive an existing LLMEngine (e.g. `vllm.LLM(...).llm_engine`)."""
         on_gpu = cuda_device_count() > 0
         if not on_gpu:
             # In-process engine core: starts in ~2 s on CPU instead of ~30 s (no spawn).
@@ -88,8 +89,11 @@ class VllmEngine:
         self._SamplingParams = SamplingParams
         self._kinds = (RequestOutputKind.DELTA, RequestOutputKind.FINAL_ONLY)
         self.engine_args = engine_args_dict(cfg, on_gpu)
-        log.info("starting vLLM with %s", self.engine_args)
-        self._engine = LLMEngine.from_engine_args(EngineArgs(**self.engine_args))
+        self._owns_engine = llm_engine is None
+        if llm_engine is None:
+            log.info("starting vLLM with %s", self.engine_args)
+            llm_engine = LLMEngine.from_engine_args(EngineArgs(**self.engine_args))
+        self._engine = llm_engine
         self.max_model_len: int = self._engine.model_config.max_model_len
         self._inbox: deque[tuple[GenerationRequest, CompletionSink]] = deque()
         self._cv = threading.Condition()
@@ -119,7 +123,7 @@ class VllmEngine:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=30)
         engine, self._engine = self._engine, None
-        if engine is not None:
+        if engine is not None and self._owns_engine:
             shutdown = getattr(engine.engine_core, "shutdown", None)
             if shutdown is not None:
                 shutdown()

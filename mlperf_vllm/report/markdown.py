@@ -88,6 +88,22 @@ def _latency_table(s: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _sut_stats(s: dict[str, Any]) -> list[str]:
+    stats = s.get("sut_timing_stats")
+    if not stats:
+        return []
+    out = ["## SUT-clock timings (--extra-metrics; from issue to token, not LoadGen's official figures)", "",
+           "| test | samples | errors | TTFT p50/p90/p99 ms | TPOT p50/p90/p99 ms | latency p50/p90/p99 ms |",
+           "|---|---|---|---|---|---|"]
+    for test, st in stats.items():
+        cells = []
+        for key in ("ttft_ms", "tpot_ms", "latency_ms"):
+            v = st.get(key)
+            cells.append("–" if not v else f"{v['p50']:,.2f} / {v['p90']:,.2f} / {v['p99']:,.2f}")
+        out.append(f"| {test} | {st['samples']:,} | {st['errors']} | " + " | ".join(cells) + " |")
+    return out + [""]
+
+
 def _accuracy_table(s: dict[str, Any]) -> list[str]:
     a = s.get("run", {}).get("accuracy")
     if not a:
@@ -161,7 +177,7 @@ def render(s: dict[str, Any], plots: list[str]) -> str:
     if head.get("value") is not None:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
-    lines += _metrics_table(s) + _latency_table(s) + _accuracy_table(s) + _settings(s)
+    lines += _metrics_table(s) + _latency_table(s) + _sut_stats(s) + _accuracy_table(s) + _settings(s)
     notes = s.get("notes") or []
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]

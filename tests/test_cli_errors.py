@@ -1,0 +1,91 @@
+"""Bad input fails fast: one line, the right exit code, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mlperf_vllm.cli import run_main
+
+from .conftest import run_tool
+
+CASES = [
+    (["--category", "edge", "--scenario", "server"], 2, "no server scenario"),
+    (["--total-sample-count", "0"], 2, "at least 1"),
+    (["--total-sample-count", "many"], 2, "whole number"),
+    (["--dataset-path", "/nonexistent/cnn_eval.json", "--dataset", "cnn_dailymail"], 2, "does not exist"),
+    (["--tensor-parallel-size", "4"], 2, "needs 4 GPUs"),
+    (["--data-parallel-size", "2"], 2, "needs 2 GPUs"),
+    (["--max-model-len", "64"], 2, "smaller than the longest prompt"),
+    (["--dataset", "synthetic", "--mode", "both"], 2, "--mode performance"),
+    (["--gpu-memory-utilization", "1.5"], 2, "(0, 1]"),
+    (["--server-target-qps", "10"], 2, "server or interactive only"),
+    (["--scenario", "server", "--server-target-qps", "-1"], 2, "positive"),
+    (["--scenario", "server", "--server-target-qps", "fast"], 2, "number or 'auto'"),
+    (["--engine-arg", "novalue"], 2, "KEY=VALUE"),
+    (["--max-new-tokens", "1"], 2, "at least 2"),
+    (["--min-duration", "-3"], 2, ">= 0"),
+    (["--user-conf", "/nonexistent/user.conf"], 2, "does not exist"),
+    (["--accuracy-log", "x.json"], 2, "--mode accuracy"),
+    (["--scenario", "server", "--server-target-qps", "auto"], 2, "earlier completed Offline run"),
+]
+
+
+@pytest.mark.parametrize("args,code,message", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input(tmp_path, capsys, args, code, message):
+    results = tmp_path / "results"
+    argv = ["--model", "demo", "--total-sample-count", "16", "--results-dir", str(results), *args]
+    assert run_main.main(argv) == code
+    err = capsys.readouterr().err.strip()
+    assert message in err, err
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not results.exists()  # no run folder, no index
+
+
+def test_dataset_not_in_official_format(tmp_path, capsys):
+    bad = tmp_path / "cnn_eval.json"
+    bad.write_text(json.dumps([{"article": "x", "highlights": "y"}]))
+    argv = ["--model", "demo", "--dataset", "cnn_dailymail", "--dataset-path", str(bad),
+            "--results-dir", str(tmp_path / "r")]
+    assert run_main.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "official cnn_eval.json format" in err and not (tmp_path / "r").exists()
+    bad.write_text("{not json")
+    assert run_main.main(argv) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_dataset_path_that_is_a_directory(tmp_path, capsys):
+    argv = ["--model", "demo", "--dataset", "cnn_dailymail", "--dataset-path", str(tmp_path),
+            "--results-dir", str(tmp_path / "r")]
+    assert run_main.main(argv) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_real_model_without_gpu_or_token(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_TOKEN", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
+    code = run_main.main(["--model", "meta-llama/Llama-3.1-8B-Instruct", "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 3 and "set HF_TOKEN" in err and "--model demo" in err
+
+
+def test_local_model_dir_on_a_cpu_machine_is_refused(tmp_path, capsys):
+    cfg_dir = Path(__file__).resolve().parents[1] / "configs" / "Llama-3.1-8B-Instruct"
+    code = run_main.main(["--model", str(cfg_dir), "--load-format", "dummy", "--dataset", "synthetic",
+                          "--mode", "performance", "--results-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 3 and "no CUDA GPU found" in err and "--model demo" in err
+
+
+def test_help_lists_every_seed_flag_with_a_description():
+    r = run_tool("run.py", "--help")
+    assert r.returncode == 0
+    for flag in ("--version", "--model", "--backend", "--category", "--scenario", "--mode", "--precision",
+                 "--tensor-parallel-size", "--max-new-tokens", "--total-sample-count", "--server-target-qps",
+                 "--dataset", "--results-dir", "--keep-all", "--high-accuracy", "--max-model-len",
+                 "--gpu-memory-utilization", "--extra-metrics"):
+        assert flag in r.stdout, flag
