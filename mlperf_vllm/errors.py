@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 EXIT_OK = 0
-EXIT_USAGE = 2  # bad flags or flag combinations
-EXIT_SETUP = 3  # model, data, GPU, disk: the environment is not ready
+EXIT_USAGE = 2  # fix the command before starting: flags, inputs, a missing GPU or token for the model asked for
+EXIT_SETUP = 3  # the machine is not ready: disk, permissions, a download that failed
 EXIT_RUN_FAILED = 4  # the engine or LoadGen failed during the run
 EXIT_NOT_VALID = 5  # the run finished, but it is INVALID or the accuracy gate failed
 EXIT_INTERRUPTED = 130

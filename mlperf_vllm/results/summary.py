@@ -1,0 +1,188 @@
+"""summary.json: the versioned, self-contained record of one run (schema documented in the README)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from .. import rules
+from ..config import Mode, RunConfig, Scenario
+from ..mlperf.dataset import describe
+
+SCHEMA_VERSION = 1
+_ENGINE_KEYS = ("model", "dtype", "quantization", "kv_cache_dtype", "tensor_parallel_size", "data_parallel_size",
+                "max_num_seqs", "max_num_batched_tokens", "enforce_eager", "load_format", "extra")
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def engine_digest(cfg: RunConfig) -> str:
+    """Identifies 'the same model and engine settings' across runs (for --server-target-qps auto)."""
+    e = cfg.engine.to_dict()
+    return _digest({k: e.get(k) for k in _ENGINE_KEYS} | {"max_new_tokens": cfg.max_new_tokens})
+
+
+def _ms(ns: Any) -> float | None:
+    return None if ns is None else round(float(ns) / 1e6, 3)
+
+
+def performance_section(cfg: RunConfig, record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The seed's flat fields (tokens_per_sec, ...) plus LoadGen's full parsed record."""
+    if record is None:
+        return None
+    t = record["throughput"]
+    streaming = cfg.scenario is not Scenario.OFFLINE
+    tokens = t["completed_tokens_per_s"] if streaming else t["tokens_per_s"]
+    samples = t["completed_samples_per_s"] if streaming else t["samples_per_s"]
+    return {
+        "tokens_per_sec": tokens,
+        "samples_per_sec": samples,
+        "scheduled_samples_per_sec": t["scheduled_samples_per_s"],
+        "p99_ttft_ms": _ms(record["ttft_ns"].get("99.00")),
+        "p99_tpot_ms": _ms(record["tpot_ns"].get("99.00")),
+        "p90_latency_ms": _ms(record["latency_ns"].get("90.00")),
+        "p99_latency_ms": _ms(record["latency_ns"].get("99.00")),
+        "result_validity": record["result_validity"],
+        "loadgen": record,
+    }
+
+
+def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, sut_errors: int) -> list[str]:
+    """Why a performance run is INVALID, in words, from LoadGen's own checks."""
+    if record is None:
+        return []
+    reasons = []
+    checks = record["validity_checks"]
+    if checks.get("min_duration_met") is False:
+        reasons.append("minimum duration not met: raise the expected QPS (Offline) or run longer")
+    if checks.get("min_queries_met") is False:
+        reasons.append("minimum query count not met")
+    if checks.get("early_stopping_met") is False:
+        reasons.append("early stopping not met: too few queries for the percentile, or too many over the limit")
+    if checks.get("perf_constraints_met") is False:
+        limits = rules.TOKEN_LATENCY_LIMITS.get(cfg.scenario)
+        ttft, tpot = _ms(record["ttft_ns"].get("99.00")), _ms(record["tpot_ns"].get("99.00"))
+        detail = []
+        if limits and ttft is not None and ttft > limits.ttft_ms:
+            detail.append(f"p99 TTFT {ttft:,.1f} ms > {limits.ttft_ms:,.0f} ms")
+        if limits and tpot is not None and tpot > limits.tpot_ms:
+            detail.append(f"p99 TPOT {tpot:,.1f} ms > {limits.tpot_ms:,.0f} ms")
+        reasons.append("latency constraints not met" + (f" ({'; '.join(detail)})" if detail else "")
+                       + ": lower --server-target-qps")
+    if record.get("num_errors"):
+        reasons.append(f"LoadGen logged {record['num_errors']} errors (see mlperf_log_detail.txt)")
+    if sut_errors:
+        reasons.append(f"{sut_errors} samples failed in the engine (see run.log)")
+    return reasons
+
+
+def submission_blockers(cfg: RunConfig, record: dict[str, Any] | None, accuracy_passed: bool | None) -> list[str]:
+    """Why this run could not go into an MLPerf submission as it is (empty: nothing found)."""
+    out = []
+    official = rules.DATASET_SIZE[cfg.category]
+    if cfg.total_sample_count < official:
+        out.append(f"partial data set: {cfg.total_sample_count} of {official} samples")
+    if not cfg.submittable_duration:
+        out.append(f"--min-duration {cfg.min_duration_ms / 1000:g} s is below MLPerf's {rules.MIN_DURATION_MS // 1000} s")
+    if cfg.max_new_tokens != rules.MAX_NEW_TOKENS:
+        out.append(f"--max-new-tokens {cfg.max_new_tokens} (MLPerf fixes {rules.MAX_NEW_TOKENS})")
+    if cfg.dataset.value in ("synthetic", "demo"):
+        out.append(f"--dataset {cfg.dataset.value} is not the official CNN/DailyMail set")
+    if cfg.engine.load_format == "dummy":
+        out.append("--load-format dummy: random weights")
+    if cfg.mode is not Mode.BOTH:
+        out.append("a submission needs both the accuracy and the performance test")
+    if accuracy_passed is False:
+        out.append("accuracy gate failed")
+    if record is not None:
+        settings = record.get("settings", {})
+        seeds = (settings.get("effective_qsl_rng_seed"), settings.get("effective_sample_index_rng_seed"),
+                 settings.get("effective_schedule_rng_seed"))
+        if None not in seeds and tuple(int(s) for s in seeds) != rules.ROUND_SEEDS.get(cfg.version):
+            out.append(f"LoadGen's seeds are not those of round {cfg.version}: use the LoadGen release of that round")
+    return out
+
+
+def headline(cfg: RunConfig, record: dict[str, Any] | None) -> dict[str, Any]:
+    """The checker's metric for the scenario (tokens/s, or p90 latency for SingleStream)."""
+    if record is None:
+        return {"name": None, "value": None, "unit": None}
+    h = dict(record["headline"])
+    h.pop("key", None)
+    return h
+
+
+def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
+    """The whole summary for a RunContext (see runner.RunContext)."""
+    cfg: RunConfig = ctx.cfg
+    record = ctx.performance
+    gate = (ctx.accuracy or {}).get("gate")
+    accuracy_passed = None if gate is None else bool(gate["passed"])
+    sut_errors = sum(len(t.sut_errors) for t in ctx.tests if t.mode is Mode.PERFORMANCE)
+    reasons = validity_reasons(cfg, record, sut_errors)
+    perf_verdict = None
+    if record is not None:
+        perf_verdict = "VALID" if record.get("valid") and not reasons else "INVALID"
+    blockers = submission_blockers(cfg, record, accuracy_passed)
+    tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
+              "engine_errors": len(t.sut_errors), "log_dir": t.log_dir.name} for t in ctx.tests]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "status": status,
+        "meta": {"run_id": ctx.run_dir.name, "started_at": ctx.started_at,
+                 "updated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                 "tool_version": tool_version, "command": ctx.command},
+        "system": ctx.environment,
+        "config": cfg.to_dict(),
+        "config_digest": _digest(cfg.to_dict()),
+        "engine_digest": engine_digest(cfg),
+        "loadgen_model": rules.loadgen_model_name(cfg.category, cfg.scenario),
+        "dataset": describe(ctx.samples),
+        "engine_start_s": ctx.engine_start_s,
+        "tests": tests,
+        "headline": headline(cfg, record),
+        "run": {
+            "performance": performance_section(cfg, record),
+            "accuracy": None if ctx.accuracy is None else {
+                "rouge": {k: ctx.accuracy["scores"][k] for k in rules.ROUGE_KEYS},
+                "gen_len": ctx.accuracy["scores"]["gen_len"], "gen_num": ctx.accuracy["scores"]["gen_num"],
+                "gate": gate},
+        },
+        "validity": {
+            "performance": perf_verdict,
+            "reasons": reasons,
+            "accuracy": None if gate is None else gate["verdict"],
+            "accuracy_indicative_only": None if gate is None else gate["indicative_only"],
+            "submittable": status == "completed" and perf_verdict == "VALID" and not blockers,
+            "not_submittable_because": blockers,
+        },
+        "limits": _limits(cfg),
+        "sut_timing_stats": {k: sut_timing_stats(v) for k, v in ctx.timings.items()} if cfg.extra_metrics else None,
+        "notes": list(ctx.notes),
+        "paths": {"performance_logs": "Performance" if record else None,
+                  "accuracy_logs": "Accuracy" if ctx.accuracy else None,
+                  "report": "report.md", "plots": "plots", "run_log": "run.log"},
+    }
+
+
+def sut_timing_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Percentiles of the SUT's own per-sample timings (ms, from issue; LoadGen's figures are official)."""
+    import numpy as np
+
+    out: dict[str, Any] = {"samples": len(rows), "errors": sum(1 for r in rows if r.get("error"))}
+    for key in ("ttft_ms", "tpot_ms", "latency_ms"):
+        vals = np.asarray([r[key] for r in rows if r.get(key) is not None], dtype=float)
+        out[key] = None if not len(vals) else {
+            "p50": round(float(np.percentile(vals, 50)), 3), "p90": round(float(np.percentile(vals, 90)), 3),
+            "p99": round(float(np.percentile(vals, 99)), 3), "mean": round(float(vals.mean()), 3)}
+    return out
+
+
+def _limits(cfg: RunConfig) -> dict[str, Any]:
+    lim = rules.TOKEN_LATENCY_LIMITS.get(cfg.scenario)
+    return {"p99_ttft_ms": lim.ttft_ms if lim else None, "p99_tpot_ms": lim.tpot_ms if lim else None,
+            "min_duration_ms": cfg.min_duration_ms if cfg.min_duration_ms is not None else rules.MIN_DURATION_MS}
