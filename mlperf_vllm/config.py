@@ -112,6 +112,9 @@ class RunConfig:
     extra_metrics: bool = False
     version: str = "v6.1"
     accuracy_log: Path | None = None
+    search_budget_min: float = 30.0
+    search_tolerance: float = 0.02
+    search_probe_s: float = 10.0
 
     @property
     def submittable_duration(self) -> bool:

@@ -48,6 +48,7 @@ class RunContext:
     accuracy: dict[str, Any] | None = None
     timings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None
 
 
 def default_engine_factory(cfg: RunConfig) -> Engine:
@@ -108,20 +109,36 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
     settings = harness.make_settings(model_name, cfg.scenario, ctx.run_dir / "user.conf", lg)
     sut = SystemUnderTest(engine, ctx.samples, stream=cfg.scenario.streams_tokens,
                           max_new_tokens=cfg.max_new_tokens, lg=lg)
+    if cfg.target_qps_source == "search":
+        from .search_runner import confirm_or_step_down, last_offline_ceiling, run_search
+        settings.server_target_qps = run_search(ctx, settings, sut, lg, last_offline_ceiling(ctx), progress_enabled)
     for test in cfg.mode.tests:
-        sub = ctx.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
-        log.info("LoadGen %s %s test (%s)", cfg.scenario.display, test.value, model_name)
-        with Progress(f"{test.value} {cfg.scenario.display}", lambda: (sut.completed, sut.completed_tokens),
-                      enabled=progress_enabled):
-            run = harness.run_test(settings, test, sut, len(ctx.samples), sub, lg)
-        ctx.tests.append(run)
-        ctx.timings[test.value] = sut.timing_rows()
-        if test is Mode.PERFORMANCE or cfg.extra_metrics:
-            write_timings_csv(sub / "sut_timings.csv", ctx.timings[test.value])
-        log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
-                 run.samples_completed, len(run.sut_errors))
-        if test is Mode.PERFORMANCE:
-            ctx.performance = logs.read_log_dir(sub)
+        if test is Mode.PERFORMANCE and cfg.target_qps_source == "search":
+            def run_perf(qps: float, sub: Path) -> dict[str, Any]:
+                settings.server_target_qps = qps
+                _one_test(ctx, settings, sut, test, sub, lg, progress_enabled)
+                return ctx.performance or {}
+            confirm_or_step_down(ctx, run_perf, settings.server_target_qps)
+        else:
+            sub = ctx.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
+            _one_test(ctx, settings, sut, test, sub, lg, progress_enabled)
+
+
+def _one_test(ctx: RunContext, settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, lg: Any,
+              progress_enabled: bool) -> None:
+    cfg = ctx.cfg
+    log.info("LoadGen %s %s test at target QPS %s", cfg.scenario.display, test.value, settings.server_target_qps)
+    with Progress(f"{test.value} {cfg.scenario.display}", lambda: (sut.completed, sut.completed_tokens),
+                  enabled=progress_enabled):
+        run = harness.run_test(settings, test, sut, len(ctx.samples), sub, lg)
+    ctx.tests.append(run)
+    ctx.timings[test.value] = sut.timing_rows()
+    if test is Mode.PERFORMANCE or cfg.extra_metrics:
+        write_timings_csv(sub / "sut_timings.csv", ctx.timings[test.value])
+    log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
+             run.samples_completed, len(run.sut_errors))
+    if test is Mode.PERFORMANCE:
+        ctx.performance = logs.read_log_dir(sub)
 
 
 def write_timings_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from mlperf_vllm.mlperf.sut import SystemUnderTest
 
 
 def settings(scenario: str, *, qps: float = 100.0, min_duration_ms: int = 0, min_query_count: int = 1,
-             ttft_ms: float = 2000, tpot_ms: float = 100, expected_latency_ms: float = 10) -> Any:
+             ttft_ms: float = 2000, tpot_ms: float = 100, expected_latency_ms: float = 10, concat: bool = True) -> Any:
     s = lg.TestSettings()
     s.scenario = getattr(lg.TestScenario, scenario)
     s.use_token_latencies = True
@@ -25,7 +25,7 @@ def settings(scenario: str, *, qps: float = 100.0, min_duration_ms: int = 0, min
     s.single_stream_expected_latency_ns = int(expected_latency_ms * 1e6)
     s.min_duration_ms = min_duration_ms
     s.min_query_count = min_query_count
-    s.sample_concatenate_permutation = True
+    s.sample_concatenate_permutation = concat
     return s
 
 

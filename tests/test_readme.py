@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mlperf_vllm.cli import report_main, run_args, util_logs_main
+from mlperf_vllm.cli import mmlu_main, report_main, run_args, util_logs_main
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -21,14 +21,16 @@ def _readme_flags(text: str) -> set[str]:
 
 def test_every_flag_in_help_is_documented():
     documented = _readme_flags(README)
-    for parser in (run_args.build_parser(), report_main.build_parser(), util_logs_main.build_parser()):
+    for parser in (run_args.build_parser(), report_main.build_parser(), util_logs_main.build_parser(),
+                   mmlu_main.build_parser()):
         missing = _flags(parser) - documented
         assert not missing, f"flags not in README.md: {sorted(missing)}"
 
 
 def test_every_flag_the_readme_mentions_exists():
     known = set()
-    for parser in (run_args.build_parser(), report_main.build_parser(), util_logs_main.build_parser()):
+    for parser in (run_args.build_parser(), report_main.build_parser(), util_logs_main.build_parser(),
+                   mmlu_main.build_parser()):
         known |= _flags(parser)
     foreign = {"--gpus", "--env-file", "--rm", "--extra-index-url"}  # docker/pip/util flags
     unknown = _readme_flags(README) - known - foreign

@@ -17,7 +17,7 @@ class _QuietLibraries(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(("vllm", "torch", "transformers", "py.warnings")):
             return record.levelno >= logging.ERROR
-        return True
+        return record.exc_info is None  # tracebacks go to run.log; the console gets the one-line error
 
 
 def configure_console_logging(level: int = logging.WARNING) -> None:

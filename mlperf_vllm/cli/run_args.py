@@ -86,7 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("LoadGen")
     g.add_argument("--user-conf", type=Path, default=None, help="a LoadGen user.conf to use as is")
     g.add_argument("--server-target-qps", default=None,
-                   help="Server/Interactive target queries/s: Q, or auto (0.8 x the last Offline samples/s)")
+                   help="Server/Interactive target queries/s: Q; auto (0.8 x the last Offline samples/s); or search "
+                        "(find the highest QPS within the latency limits, then confirm it with a full run)")
+    g.add_argument("--search-budget-min", type=float, default=30.0,
+                   help="with --server-target-qps search: time budget of the search probes, in minutes")
+    g.add_argument("--search-probe-duration", type=float, default=10.0,
+                   help="with --server-target-qps search: seconds per probe (longer is more accurate, slower)")
+    g.add_argument("--search-tolerance", type=float, default=0.02,
+                   help="with --server-target-qps search: stop when the bracket is within this fraction")
     g.add_argument("--offline-expected-qps", type=float, default=None,
                    help="Offline expected samples/s; sizes the query so the run lasts the minimum duration")
     g.add_argument("--singlestream-expected-latency-ms", type=float, default=None,
@@ -163,6 +170,9 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
             raise UsageError(f"--user-conf is used as is; put {', '.join(clashing)} into it instead of passing the flag.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
+    if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
+        raise UsageError("--search-budget-min and --search-probe-duration must be positive, "
+                         "--search-tolerance in (0, 0.5).")
     if a.offline_expected_qps is not None and scenario is not Scenario.OFFLINE:
         raise UsageError("--offline-expected-qps applies to --scenario offline only.")
     if a.singlestream_expected_latency_ms is not None and scenario is not Scenario.SINGLESTREAM:
@@ -174,12 +184,12 @@ def _target_qps(a: argparse.Namespace) -> tuple[float | None, str]:
         return a.offline_expected_qps, "flag"
     if a.server_target_qps is None:
         return None, "mlperf.conf"
-    if a.server_target_qps == "auto":
-        return None, "auto"
+    if a.server_target_qps in ("auto", "search"):
+        return None, a.server_target_qps
     try:
         q = float(a.server_target_qps)
     except ValueError:
-        raise UsageError(f"--server-target-qps must be a number or 'auto', got {a.server_target_qps!r}.") from None
+        raise UsageError(f"--server-target-qps must be a number, 'auto' or 'search', got {a.server_target_qps!r}.") from None
     if q <= 0:
         raise UsageError(f"--server-target-qps must be positive, got {q}.")
     return q, "flag"
@@ -217,6 +227,8 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
         target_qps=target_qps, target_qps_source=qps_source,
         target_latency_ms=a.singlestream_expected_latency_ms, user_conf=a.user_conf,
         backend=a.backend, extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
+        search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
+        search_probe_s=a.search_probe_duration,
     )
     return cfg, a
 

@@ -104,6 +104,26 @@ def _sut_stats(s: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _search_table(s: dict[str, Any]) -> list[str]:
+    q = s.get("qps_search")
+    if not q:
+        return []
+    lim = q["limits"]
+    chosen = q.get("confirmed_qps")
+    out = ["## QPS search", "",
+           f"Highest QPS with p99 TTFT < {lim['p99_ttft_ms']:,.0f} ms and p99 TPOT < {lim['p99_tpot_ms']:,.0f} ms: "
+           + (f"**{chosen:,.4g} QPS, confirmed VALID by the full run**" if chosen else "**none confirmed**")
+           + f" (tolerance {q['tolerance'] * 100:g}%, search stopped by {q['stopped_by']}"
+           + (f", ceiling {q['ceiling_qps']:,.4g} from {q['ceiling_from']}" if q.get("ceiling_qps") else "") + ").", "",
+           "| probe | target QPS | p99 TTFT ms | p99 TPOT ms | completed tokens/s | verdict |", "|---|---|---|---|---|---|"]
+    for i, p in enumerate(q["probes"], 1):
+        out.append(f"| {i} | {p['qps']:,.4g} | {_fmt(p['p99_ttft_ms'])} | {_fmt(p['p99_tpot_ms'])} | "
+                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
+    for c in q.get("confirmations", []):
+        out.append(f"| full run {c['attempt']} | {c['qps']:,.4g} | | | | {c['result_validity']} |")
+    return out + [""]
+
+
 def _accuracy_table(s: dict[str, Any]) -> list[str]:
     a = s.get("run", {}).get("accuracy")
     if not a:
@@ -139,7 +159,8 @@ def _settings(s: dict[str, Any]) -> list[str]:
         ("max model len / max num seqs / max batched tokens",
          f"{_fmt(e.get('max_model_len'))} / {_fmt(e.get('max_num_seqs'))} / {_fmt(e.get('max_num_batched_tokens'))}"),
         ("load format", e.get("load_format")),
-        ("target QPS", f"{_fmt(cfg.get('target_qps'))} ({cfg.get('target_qps_source')})"),
+        ("target QPS", f"{_fmt(cfg.get('target_qps') or (s.get('qps_search') or {}).get('confirmed_qps'))} "
+                       f"({cfg.get('target_qps_source')})"),
         ("min duration", "MLPerf default (600 s)" if cfg.get("min_duration_ms") is None
          else f"{cfg['min_duration_ms'] / 1000:g} s"),
         ("GPU", f"{gpu.get('count', 0)} x {gpu.get('model') or 'none (CPU)'}"),
@@ -177,7 +198,8 @@ def render(s: dict[str, Any], plots: list[str]) -> str:
     if head.get("value") is not None:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
-    lines += _metrics_table(s) + _latency_table(s) + _sut_stats(s) + _accuracy_table(s) + _settings(s)
+    lines += (_metrics_table(s) + _latency_table(s) + _search_table(s) + _sut_stats(s) + _accuracy_table(s)
+              + _settings(s))
     notes = s.get("notes") or []
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]

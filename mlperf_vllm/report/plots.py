@@ -95,3 +95,29 @@ def token_latency_hist(path: Path, values_ms: Sequence[float], limit_ms: float |
     _save(fig, path)
     plt.close(fig)
     return path
+
+
+def qps_search(path: Path, probes: Sequence[dict[str, Any]], ttft_limit_ms: float, tpot_limit_ms: float,
+               chosen_qps: float | None, title: str) -> Path:
+    """p99 TTFT and p99 TPOT of every search probe against target QPS, limits drawn, chosen point marked."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    pts = sorted((p for p in probes if p.get("p99_ttft_ms") is not None), key=lambda p: p["qps"])
+    for ax, key, limit, name in ((a1, "p99_ttft_ms", ttft_limit_ms, "p99 TTFT"), (a2, "p99_tpot_ms", tpot_limit_ms, "p99 TPOT")):
+        xs = [p["qps"] for p in pts]
+        ys = [p[key] for p in pts]
+        ax.plot(xs, ys, color="#1f5f9e", marker="o", label=f"{name} per probe")
+        ax.scatter([p["qps"] for p in pts if not p["passed"]], [p[key] for p in pts if not p["passed"]],
+                   color="#c0392b", zorder=3, label="failed probe (over a limit or capacity)")
+        ax.axhline(limit, color="#c0392b", linewidth=2, label=f"limit {limit:,.0f} ms")
+        if chosen_qps is not None:
+            ax.axvline(chosen_qps, color="#27ae60", linestyle="--", label=f"chosen {chosen_qps:,.4g} QPS")
+        ax.set_xlabel("target QPS (queries/s)")
+        ax.set_ylabel(f"{name} (ms)")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+    plt.close(fig)
+    return path

@@ -78,5 +78,10 @@ def render_run(run_dir: Path) -> list[str]:
             plots.token_latency_hist(plot_dir / name, vals, lim.get(limit_key), None if p99 is None else p99 / 1e6,
                                      what, f"{what} distribution, {title}")
             made.append(name)
+    search = s.get("qps_search")
+    if search and search.get("probes"):
+        plots.qps_search(plot_dir / "qps_search.png", search["probes"], search["limits"]["p99_ttft_ms"],
+                         search["limits"]["p99_tpot_ms"], search.get("confirmed_qps"), f"QPS search, {title}")
+        made.append("qps_search.png")
     write_text_atomic(run_dir / "report.md", markdown.render(s, made))
     return made

@@ -161,8 +161,11 @@ def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
             "not_submittable_because": blockers,
         },
         "limits": _limits(cfg),
+        "qps_search": ctx.search,
         "sut_timing_stats": {k: sut_timing_stats(v) for k, v in ctx.timings.items()} if cfg.extra_metrics else None,
-        "notes": list(ctx.notes),
+        "notes": list(ctx.notes) + ([f"target QPS is a guess ({cfg.target_qps_source}), not a measured "
+                                     "maximum: --server-target-qps search finds one"]
+                                    if cfg.target_qps_source.startswith("auto") else []),
         "paths": {"performance_logs": "Performance" if record else None,
                   "accuracy_logs": "Accuracy" if ctx.accuracy else None,
                   "report": "report.md", "plots": "plots", "run_log": "run.log"},

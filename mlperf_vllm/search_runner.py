@@ -1,0 +1,143 @@
+"""--server-target-qps search: short LoadGen Server probes on the loaded engine, then the caller's
+full performance test at the chosen QPS confirms it (stepping down if it does not hold).
+
+Probes reuse the run's one TestSettings (FromConfig is once per process), changing only the target
+QPS, the minimum duration and query count, and equal-issue padding; everything is restored after.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from . import rules
+from .config import Mode
+from .errors import BenchError, EXIT_NOT_VALID
+from .mlperf import harness, logs
+from .mlperf import qps_search as qs
+from .progress import Progress
+
+log = logging.getLogger(__name__)
+
+PROBE_MIN_QUERIES = 40  # at most; a low-QPS probe takes fewer so that it still lasts about the probe duration
+START_QPS = 2.0  # without an Offline ceiling: double from here
+CONFIRM_ATTEMPTS = 3
+# A probe whose TTFT climbs from its first to its last quarter by more than this share of the limit is
+# over capacity: its queue grows, and a full-length run would exceed the limit even if the probe did not.
+TTFT_GROWTH_SHARE = 0.25
+
+
+def ttft_growth_ms(rows: list[dict[str, Any]]) -> float | None:
+    """Median TTFT of the last quarter of queries minus that of the first quarter (SUT clock, ms)."""
+    ttfts = [r["ttft_ms"] for r in sorted(rows, key=lambda r: r["issued_ms"]) if r.get("ttft_ms") is not None]
+    if len(ttfts) < 8:
+        return None
+    q = len(ttfts) // 4
+    early, late = sorted(ttfts[:q]), sorted(ttfts[-q:])
+    return late[len(late) // 2] - early[len(early) // 2]
+
+
+class NoValidQps(BenchError):
+    """No probed QPS met the latency limits."""
+
+    exit_code = EXIT_NOT_VALID
+
+
+def _probe_fn(ctx: Any, settings: Any, sut: Any, lg: Any, limits: rules.TokenLatencyLimits, progress: bool):
+    search_dir = ctx.run_dir / "Search"
+    n = [0]
+
+    def probe(q: float) -> qs.ProbeResult:
+        n[0] += 1
+        saved = (settings.server_target_qps, settings.min_duration_ms, settings.min_query_count,
+                 settings.sample_concatenate_permutation)
+        settings.server_target_qps = q
+        settings.min_duration_ms = int(ctx.cfg.search_probe_s * 1000)
+        settings.min_query_count = int(min(PROBE_MIN_QUERIES, max(4, q * ctx.cfg.search_probe_s)))
+        settings.sample_concatenate_permutation = False  # no padding to the whole data set for a probe
+        out = search_dir / f"probe-{n[0]:02d}-qps-{q:.4g}"
+        t0 = time.perf_counter()
+        try:
+            with Progress(f"search probe {n[0]} at {q:.4g} QPS", lambda: (sut.completed, sut.completed_tokens),
+                          enabled=progress):
+                harness.run_test(settings, Mode.PERFORMANCE, sut, len(ctx.samples), out, lg)
+        finally:
+            (settings.server_target_qps, settings.min_duration_ms, settings.min_query_count,
+             settings.sample_concatenate_permutation) = saved
+        rec = logs.read_log_dir(out)
+        ok, ttft, tpot = qs.passes(rec, limits.ttft_ms, limits.tpot_ms)
+        growth = ttft_growth_ms(sut.timing_rows())
+        overloaded = growth is not None and growth > TTFT_GROWTH_SHARE * limits.ttft_ms
+        result = qs.ProbeResult(q, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], rec["num_errors"] or 0,
+                                ok and not overloaded, time.perf_counter() - t0, str(out.relative_to(ctx.run_dir)),
+                                overloaded=overloaded)
+        log.info("probe %d: %.4g QPS -> p99 TTFT %s ms, p99 TPOT %s ms, TTFT growth %s ms, %s", n[0], q, ttft, tpot,
+                 growth, result.verdict)
+        return result
+
+    return probe
+
+
+def run_search(ctx: Any, settings: Any, sut: Any, lg: Any, ceiling: tuple[float, str] | None,
+               progress: bool) -> float:
+    """Search and return the candidate QPS; records every probe in ctx.search."""
+    cfg = ctx.cfg
+    limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
+    ceiling_qps = ceiling[0] if ceiling else None
+    start = 0.5 * ceiling_qps if ceiling_qps else START_QPS
+    result = qs.search(_probe_fn(ctx, settings, sut, lg, limits, progress), start, cfg.search_tolerance,
+                       ceiling_qps, cfg.search_budget_min * 60)
+    ctx.search = result.to_dict() | {"ceiling_from": ceiling[1] if ceiling else None, "start_qps": start,
+                                     "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
+                                     "confirmations": []}
+    if result.best_qps is None:
+        lowest = min(p.qps for p in result.probes) if result.probes else start
+        raise NoValidQps(f"{cfg.scenario.display} search: no QPS met p99 TTFT < {limits.ttft_ms:g} ms and "
+                         f"p99 TPOT < {limits.tpot_ms:g} ms (lowest probe {lowest:.4g} QPS, stopped by "
+                         f"{result.stopped_by}); check run.log and the engine settings.")
+    return result.best_qps
+
+
+def confirm_or_step_down(ctx: Any, run_perf: Any, qps: float) -> None:
+    """Run the full performance test at qps; if it is not VALID, step down and try again (bounded).
+
+    run_perf(qps, log_dir) runs the caller's performance test and returns its parsed record. After a
+    failed attempt the next QPS is at most 95% of the rate that attempt actually completed: an
+    overloaded run measures the engine's capacity.
+    """
+    step = max(2 * ctx.cfg.search_tolerance, 0.03)
+    for attempt in range(1, CONFIRM_ATTEMPTS + 1):
+        final = ctx.run_dir / "Performance"
+        record = run_perf(qps, final)
+        valid = bool(record.get("valid")) and not record.get("num_errors")
+        ctx.search["confirmations"].append({"qps": qps, "valid": valid, "attempt": attempt,
+                                            "result_validity": record.get("result_validity")})
+        if valid:
+            ctx.search["confirmed_qps"] = qps
+            return
+        if attempt < CONFIRM_ATTEMPTS:
+            kept = ctx.run_dir / "Search" / f"confirm-{attempt}-qps-{qps:.4g}"
+            final.rename(kept)
+            completed = (record.get("throughput") or {}).get("completed_samples_per_s")
+            nxt = qps * (1 - step)
+            if completed:
+                nxt = min(nxt, 0.95 * completed)
+            log.warning("confirmation at %.4g QPS not VALID; trying %.4g QPS", qps, nxt)
+            qps = nxt
+    ctx.search["confirmed_qps"] = None
+    raise NoValidQps(f"{ctx.cfg.scenario.display} search: the full run was not VALID at {qps:.4g} QPS after "
+                     f"{CONFIRM_ATTEMPTS} attempts (the probes are shorter than the full run); lower "
+                     "--server-target-qps by hand or lengthen the search.")
+
+
+def last_offline_ceiling(ctx: Any) -> tuple[float, str] | None:
+    """The newest Offline samples/s of the same model and engine settings (an upper bound for Server)."""
+    from .runner import last_offline_samples_per_s
+    return last_offline_samples_per_s(ctx.cfg)
+
+
+def search_dir(run_dir: Path) -> Path:
+    """Where probe logs go."""
+    return run_dir / "Search"
