@@ -42,10 +42,12 @@ def offline_overhead(args: argparse.Namespace) -> dict[str, float]:
         model = args.model
         cfg = json.loads((Path(model) / "config.json").read_text())
         samples = ds.synthetic(args.samples, cfg["vocab_size"], cfg.get("bos_token_id"))
+    from mlperf_vllm.cli.run_args import _engine_extra
     dtype, quant, kv = PRECISIONS[args.precision]
     ecfg = EngineConfig(model=model, dtype=dtype, quantization=quant, kv_cache_dtype=kv,
                         max_model_len=samples.max_prompt_tokens + args.max_new_tokens, load_format=args.load_format,
-                        gpu_memory_utilization=args.gpu_memory_utilization)
+                        gpu_memory_utilization=args.gpu_memory_utilization, max_num_seqs=args.max_num_seqs,
+                        max_num_batched_tokens=args.max_num_batched_tokens, extra=_engine_extra(args.engine_arg))
     if cuda_device_count() == 0:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     llm = LLM(**engine_args_dict(ecfg, cuda_device_count() > 0))
@@ -73,6 +75,9 @@ def offline_overhead(args: argparse.Namespace) -> dict[str, float]:
             rec = logs.read_log_dir(out)
             assert rec["num_errors"] == 0 and rec["valid"], rec["validity_checks"]
             rates_loadgen.append(rec["throughput"]["tokens_per_s"])
+            if args.log_dir is not None:  # keep LoadGen's genuine logs of every repeat
+                import shutil
+                shutil.copytree(out, Path(args.log_dir) / f"loadgen-offline-{rep}", dirs_exist_ok=True)
     engine.shutdown()
     g = sum(rates_generate) / len(rates_generate)
     l_ = sum(rates_loadgen) / len(rates_loadgen)
@@ -121,10 +126,16 @@ def main() -> int:
     p.add_argument("--load-format", default="auto")
     p.add_argument("--gpu-memory-utilization", type=float, default=0.90)
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--max-num-seqs", type=int, default=None)
+    p.add_argument("--max-num-batched-tokens", type=int, default=None)
+    p.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--log-dir", default=None, help="copy LoadGen's logs of each repeat here")
     p.add_argument("--server-qps", default="5000,10000,20000,40000")
     p.add_argument("--server-seconds", type=float, default=5.0)
     p.add_argument("--skip-vllm", action="store_true", help="only the Server ceiling with the instant engine")
     a = p.parse_args()
+    if a.server_qps in ("", "none"):
+        a.server_qps = ""
     if not a.skip_vllm:
         r = offline_overhead(a)
         print("\nOffline harness overhead (same engine, same prompts, one process)")
@@ -133,6 +144,8 @@ def main() -> int:
               f"{r['ratio']:.3f} |")
         print(f"(per repeat: generate {[round(x) for x in r['runs_generate']]}, "
               f"LoadGen {[round(x) for x in r['runs_loadgen']]})")
+    if not a.server_qps:
+        return 0
     rows = server_ceiling([float(q) for q in a.server_qps.split(",")], a.server_seconds)
     print("\nServer with an instant fake engine (LoadGen Server, 2 s / 100 ms limits)")
     print("| target QPS | completed QPS | scheduled QPS | p99 TTFT ms | VALID |\n|---|---|---|---|---|")

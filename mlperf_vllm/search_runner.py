@@ -55,7 +55,7 @@ def _probe_fn(ctx: Any, settings: Any, sut: Any, lg: Any, limits: rules.TokenLat
                  settings.sample_concatenate_permutation)
         settings.server_target_qps = q
         settings.min_duration_ms = int(ctx.cfg.search_probe_s * 1000)
-        settings.min_query_count = int(min(PROBE_MIN_QUERIES, max(4, q * ctx.cfg.search_probe_s)))
+        settings.min_query_count = int(min(PROBE_MIN_QUERIES, max(2, q * ctx.cfg.search_probe_s)))
         settings.sample_concatenate_permutation = False  # no padding to the whole data set for a probe
         out = search_dir / f"probe-{n[0]:02d}-qps-{q:.4g}"
         t0 = time.perf_counter()

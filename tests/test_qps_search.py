@@ -110,6 +110,8 @@ def test_an_engine_that_never_meets_the_limits_exits_5(tmp_path):
 import sys
 from mlperf_vllm import search_runner
 from mlperf_vllm.cli.run_main import main
+from mlperf_vllm.mlperf import qps_search
+qps_search.MAX_HALVINGS = 2  # keep the test short: 2, 1, 0.5 QPS
 from mlperf_vllm.engines.fake import TimedEngine
 search_runner.PROBE_MIN_QUERIES = 4
 sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance", "--total-sample-count", "16",
@@ -125,7 +127,7 @@ sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance
     summary = json.loads(((tmp_path / "latest") / "summary.json").read_text())
     search = summary["qps_search"]
     assert search["best_qps"] is None and search["stopped_by"] == "floor"
-    assert all(not p["passed"] for p in search["probes"]) and len(search["probes"]) == qs.MAX_HALVINGS + 1
+    assert all(not p["passed"] for p in search["probes"]) and [p["qps"] for p in search["probes"]] == [2.0, 1.0, 0.5]
 
 
 @pytest.mark.integration

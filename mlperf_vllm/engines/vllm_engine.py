@@ -79,7 +79,10 @@ class VllmEngine:
     def __init__(self, cfg: EngineConfig, llm_engine: Any | None = None) -> None:
         """Start vLLM for cfg, or drive an existing LLMEngine (e.g. `vllm.LLM(...).llm_engine`)."""
         on_gpu = cuda_device_count() > 0
-        if not on_gpu:
+        if on_gpu:
+            # CUDA may already be initialised in this process (device queries); forked workers then fail.
+            os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
+        else:
             # In-process engine core: starts in ~2 s on CPU instead of ~30 s (no spawn).
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         from vllm import EngineArgs, SamplingParams

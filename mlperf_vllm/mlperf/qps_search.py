@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-MAX_HALVINGS = 3  # a start 8x too high is still found; an engine failing at 1/8 of it cannot serve this limit
+MAX_HALVINGS = 5  # a start 32x too high is still found; an engine failing at 1/32 of it cannot serve this limit
 
 
 @dataclass(frozen=True)
