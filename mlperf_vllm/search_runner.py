@@ -104,7 +104,7 @@ def confirm_or_step_down(ctx: Any, run_perf: Any, qps: float) -> None:
     """Run the full performance test at qps; if it is not VALID, step down and try again (bounded).
 
     run_perf(qps, log_dir) runs the caller's performance test and returns its parsed record. After a
-    failed attempt the next QPS is at most 95% of the rate that attempt actually completed: an
+    failed attempt the next QPS is at most (1 - tolerance) x the rate that attempt completed: an
     overloaded run measures the engine's capacity.
     """
     step = max(2 * ctx.cfg.search_tolerance, 0.03)
@@ -123,7 +123,7 @@ def confirm_or_step_down(ctx: Any, run_perf: Any, qps: float) -> None:
             completed = (record.get("throughput") or {}).get("completed_samples_per_s")
             nxt = qps * (1 - step)
             if completed:
-                nxt = min(nxt, 0.95 * completed)
+                nxt = min(nxt, (1 - ctx.cfg.search_tolerance) * completed)
             log.warning("confirmation at %.4g QPS not VALID; trying %.4g QPS", qps, nxt)
             qps = nxt
     ctx.search["confirmed_qps"] = None

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mlperf_vllm.cli import run_main
+import hashlib
+
+from mlperf_vllm.cli import report_main, run_main
 
 from .conftest import run_tool
 
@@ -35,15 +37,52 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("args,code,message", CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_bad_input(tmp_path, capsys, args, code, message):
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def history(tmp_path) -> Path:
+    """A results directory that already holds a finished run; bad input must leave it untouched."""
     results = tmp_path / "results"
-    argv = ["--model", "demo", "--total-sample-count", "16", "--results-dir", str(results), *args]
+    run = results / "20260101-000000-datacenter-offline"
+    (run / "Performance").mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({"status": "completed", "config": {"category": "datacenter"}}))
+    (run / "Performance" / "mlperf_log_summary.txt").write_text("Result is : VALID\n")
+    (results / "index.md").write_text("# Run history\n")
+    return results
+
+
+@pytest.mark.parametrize("args,code,message", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input(history, capsys, args, code, message):
+    before = _tree(history)
+    argv = ["--model", "demo", "--total-sample-count", "16", "--results-dir", str(history), *args]
     assert run_main.main(argv) == code
     err = capsys.readouterr().err.strip()
     assert message in err, err
     assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err
-    assert not results.exists()  # no run folder, no index
+    assert _tree(history) == before  # no new run folder, earlier runs and the index untouched
+
+
+@pytest.mark.parametrize("args,message", [
+    (["/nonexistent/run"], "is not a run folder"),
+    (["--compare", "/nonexistent/a", "/nonexistent/b"], "is not a run folder"),
+    (["--rebuild-index", "--results-dir", "/nonexistent/results"], "does not exist"),
+    ([], "give a run folder"),
+])
+def test_report_bad_input(history, capsys, args, message):
+    before = _tree(history)
+    assert report_main.main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert _tree(history) == before
+
+
+def test_report_on_a_folder_without_summary(history, capsys, tmp_path):
+    (tmp_path / "half").mkdir()
+    assert report_main.main([str(tmp_path / "half")]) == 2
+    assert "no readable summary.json" in capsys.readouterr().err
 
 
 def test_dataset_not_in_official_format(tmp_path, capsys):

@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import preflight, runner
+from .. import diagnose, preflight, runner
 from ..config import Mode, RunConfig
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_RUN_FAILED, BenchError, UsageError
 from ..mlperf import accuracy as acc
 from ..mlperf import logs
-from . import run_args
+from . import interrupt, run_args
 from .console import configure_console_logging, error_line
 from .dotenv import load_env_file
 
@@ -73,6 +73,15 @@ def _print_outcome(data: dict[str, Any], run_dir: Path) -> None:
     print(f"Report: {run_dir / 'report.md'}")
 
 
+def _tail(path: Path, n_bytes: int = 20000) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - n_bytes))
+            return fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _exit_code(data: dict[str, Any]) -> int:
     v = data["validity"]
     if v.get("performance") == "INVALID" or v.get("accuracy") == "FAIL":
@@ -86,7 +95,7 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
 
     ctx = runner.start(cfg, samples, ["run.py", *(argv if argv is not None else sys.argv[1:])])
     progress = sys.stderr.isatty()
-    status, code = "completed", None
+    status, code, hard_exit = "completed", None, False
     try:
         if cfg.accuracy_log is None:
             t0 = time.perf_counter()
@@ -104,8 +113,13 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
         if cfg.mode is not Mode.PERFORMANCE:
             runner.score_accuracy(ctx, acc_log, tokenizer, progress)
     except KeyboardInterrupt:
+        interrupt.second_interrupt_exits()
         status, code = "interrupted", EXIT_INTERRUPTED
-        log.warning("interrupted by the user")
+        # LoadGen's C++ threads may still call into Python: leave through os._exit once all is written.
+        hard_exit = True
+        log.warning("interrupted: the run stops here; its logs so far are kept in %s", ctx.run_dir)
+        print(f"Interrupted: logs so far are kept in {ctx.run_dir} (press Ctrl-C again to exit at once).",
+              file=sys.stderr)
     except BenchError as exc:
         status, code = "failed", exc.exit_code
         log.exception("run failed")
@@ -113,12 +127,17 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
     except Exception as exc:  # the run folder keeps what was done; the traceback goes to run.log
         status, code = "failed", EXIT_RUN_FAILED
         log.exception("run failed")
-        print(error_line(f"run failed: {type(exc).__name__}: {exc} (traceback in {ctx.run_dir / 'run.log'})"),
-              file=sys.stderr)
+        hint = diagnose.advice(exc, cfg.engine, _tail(ctx.run_dir / "run.log"))
+        what = hint or f"{type(exc).__name__}: {exc}"
+        print(error_line(f"run failed: {what} (details in {ctx.run_dir / 'run.log'})"), file=sys.stderr)
     data = runner.finish(ctx, status, render_run)
     _print_outcome(data, ctx.run_dir)
     for name in data.get("removed_runs", []):
         print(f"--keep-all 0: removed earlier run {name}")
+    if hard_exit:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        interrupt.exit_now()
     return code if code is not None else _exit_code(data)
 
 
@@ -126,6 +145,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: runner.EngineFactory
     """Entry point of run.py."""
     configure_console_logging()
     load_env_file()
+    interrupt.install()
     try:
         cfg, args, samples, tokenizer = _prepare(argv)
         if cfg.accuracy_log is not None and args.results_dir is None:

@@ -126,7 +126,7 @@ class VllmEngine:
             self._stopping = True
             self._cv.notify()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=10)
         engine, self._engine = self._engine, None
         if engine is not None and self._owns_engine:
             shutdown = getattr(engine.engine_core, "shutdown", None)

@@ -8,6 +8,7 @@ a process (accuracy, performance, QPS probes); only the mode and explicitly set 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -90,12 +91,42 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
     if on_start is not None:
         on_start()
     t0 = time.perf_counter()
+    # LoadGen runs in a worker thread so that the main thread stays responsive to Ctrl-C / SIGTERM.
+    failure: list[BaseException] = []
+    done = threading.Event()  # not Thread.is_alive(): an interrupted join() can make it lie
+
+    def target() -> None:
+        try:
+            lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, "audit.config")
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="loadgen", daemon=True).start()
     try:
-        lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, "audit.config")
+        while not done.wait(timeout=0.2):
+            pass
+    except KeyboardInterrupt:
+        n = sut.abort("interrupted")
+        log.warning("interrupted: completed %d pending samples without output; waiting for LoadGen", n)
+        if not done.wait(timeout=ABORT_WAIT_S):
+            raise LoadGenStillRunning(str(log_dir)) from None
+        raise
     finally:
-        lg.DestroyQSL(qsl)
-        lg.DestroySUT(lg_sut)
+        if done.is_set():  # LoadGen may still use them otherwise; the process exits instead
+            lg.DestroyQSL(qsl)
+            lg.DestroySUT(lg_sut)
+    if failure:
+        raise failure[0]
     return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors))
+
+
+ABORT_WAIT_S = 5.0
+
+
+class LoadGenStillRunning(KeyboardInterrupt):
+    """Interrupted, and LoadGen is still issuing its schedule: the process must exit without waiting."""
 
 
 def official_sample_count(category: Category) -> int:

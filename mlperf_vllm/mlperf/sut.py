@@ -54,7 +54,8 @@ class SystemUnderTest:
         self.completed_tokens = 0
         self.errors: list[str] = []
         self.submit_sizes: list[int] = []  # samples per engine submit (Offline: one call with all)
-        self._all_done = threading.Condition(self._lock)
+        self._pending: set[int] = set()  # response ids LoadGen still waits for
+        self.aborted: str | None = None
 
     # LoadGen callbacks -------------------------------------------------------------------
     def issue_queries(self, query_samples: Sequence[Any]) -> None:
@@ -66,6 +67,14 @@ class SystemUnderTest:
             self.timings[qs.id] = SampleTiming(qs.index, now)
             requests.append(GenerationRequest(tag=qs.id, prompt_token_ids=prompts[qs.index],
                                               max_new_tokens=self._max_new_tokens, stream=self._stream))
+        with self._lock:
+            aborted = self.aborted
+            if aborted is None:
+                self._pending.update(r.tag for r in requests)
+        if aborted is not None:  # interrupted: answer at once so LoadGen can wind down
+            for r in requests:
+                self._lg.QuerySamplesComplete([self._lg.QuerySampleResponse(r.tag, 0, 0, 0)])
+            return
         self.submit_sizes.append(len(requests))
         self._engine.submit(requests, self)
 
@@ -79,10 +88,22 @@ class SystemUnderTest:
         if timing is not None:
             timing.first_token_ns = time.perf_counter_ns()
         data = np.asarray(token_ids, dtype=np.int32)
-        self._lg.FirstTokenComplete([self._lg.QuerySampleResponse(tag, data.ctypes.data, data.nbytes)])
+        with self._lock:  # never for a sample that abort() already completed (LoadGen freed it)
+            if tag in self._pending:
+                self._lg.FirstTokenComplete([self._lg.QuerySampleResponse(tag, data.ctypes.data, data.nbytes)])
+
+    def _take(self, tag: int) -> bool:
+        """Claim a pending sample; False if it was already completed (e.g. by abort)."""
+        with self._lock:
+            if tag in self._pending:
+                self._pending.discard(tag)
+                return True
+            return False
 
     def on_complete(self, completion: Completion) -> None:
         """Report the whole output with n_tokens; LoadGen copies the bytes inside the call."""
+        if not self._take(completion.tag):
+            return
         data = np.asarray(completion.token_ids, dtype=np.int32)
         n_tokens = len(completion.token_ids)
         timing = self.timings.get(completion.tag)
@@ -94,10 +115,11 @@ class SystemUnderTest:
         with self._lock:
             self.completed += 1
             self.completed_tokens += n_tokens
-            self._all_done.notify_all()
 
     def on_error(self, tag: int, message: str) -> None:
         """Complete the sample with no data so LoadGen never waits forever; LoadGen logs it as an error."""
+        if not self._take(tag):
+            return
         timing = self.timings.get(tag)
         if timing is not None:
             timing.error = message
@@ -106,7 +128,16 @@ class SystemUnderTest:
         with self._lock:
             self.completed += 1
             self.errors.append(message)
-            self._all_done.notify_all()
+
+    def abort(self, reason: str) -> int:
+        """Complete every pending sample now (no data) and every later one on arrival; returns how many."""
+        with self._lock:
+            self.aborted = reason
+            tags = list(self._pending)
+            self._pending.clear()
+        for tag in tags:
+            self._lg.QuerySamplesComplete([self._lg.QuerySampleResponse(tag, 0, 0, 0)])
+        return len(tags)
 
     # Reporting -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -117,6 +148,7 @@ class SystemUnderTest:
             self.completed_tokens = 0
             self.errors = []
             self.submit_sizes = []
+            self._pending = set()
 
     def timing_rows(self) -> list[dict[str, float | int | str | None]]:
         """Per-sample SUT timings in ms relative to the first issue (for plots and CSV)."""

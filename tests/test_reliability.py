@@ -1,0 +1,96 @@
+"""Interruption, engine-failure advice and crash behaviour."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlperf_vllm import diagnose
+from mlperf_vllm.config import EngineConfig
+
+from .conftest import ROOT
+
+
+def test_oom_advice_names_the_flags_and_the_numbers():
+    cfg = EngineConfig(model="m", max_model_len=131072, gpu_memory_utilization=0.9)
+    inner = ValueError("To serve at least one request with the model's max seq len (131072), 16.00 GiB KV cache "
+                       "is needed, which is larger than the available KV cache memory (9.50 GiB).")
+    try:
+        try:
+            raise inner
+        except ValueError as e:
+            raise RuntimeError("Engine core initialization failed. See root cause above.") from e
+    except RuntimeError as outer:
+        text = diagnose.advice(outer, cfg)
+    assert "lower --max-model-len (now 131072)" in text and "--gpu-memory-utilization (now 0.9)" in text
+    assert "9.50 GiB" in text
+
+
+def test_other_engine_failures():
+    assert "CUDA is not available" in diagnose.advice(RuntimeError("No CUDA GPUs are available"))
+    assert "architecture" in diagnose.advice(ValueError("Model architectures ['Foo'] are not supported for now."))
+    assert diagnose.advice(RuntimeError("something else")) is None
+
+
+def _start(results: Path, scenario: str, *extra: str) -> subprocess.Popen:
+    args = [sys.executable, str(ROOT / "run.py"), "--model", "demo", "--scenario", scenario, "--mode", "performance",
+            "--total-sample-count", "2000", "--min-duration", "120", "--results-dir", str(results), *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                            start_new_session=True)
+
+
+def _wait_for_loadgen(results: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        found = list(results.glob("*/Performance/mlperf_log_detail.txt"))
+        if found and found[0].stat().st_size > 0:
+            return found[0].parent.parent
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    raise AssertionError("LoadGen did not start")
+
+
+def _descendants_alive(pgid: int) -> bool:
+    out = subprocess.run(["ps", "-o", "pid=", "-g", str(pgid)], capture_output=True, text=True).stdout
+    return bool(out.strip())
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("scenario,extra", [("offline", ()), ("server", ("--server-target-qps", "20"))])
+def test_sigint_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra):
+    results = tmp_path / "results"
+    proc = _start(results, scenario, *extra)
+    run_dir = _wait_for_loadgen(results, proc)
+    time.sleep(2)
+    t0 = time.time()
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    elapsed = time.time() - t0
+    assert proc.returncode == 130, err[-2000:]
+    assert elapsed < 10, elapsed
+    assert "Interrupted: logs so far are kept" in err and "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert (run_dir / "Performance" / "mlperf_log_detail.txt").stat().st_size > 0  # LoadGen's log kept
+    assert "INTERRUPTED" in (results / "index.md").read_text()
+    assert "**Run INTERRUPTED**" in (run_dir / "report.md").read_text()
+    time.sleep(0.5)
+    assert not _descendants_alive(proc.pid)  # nothing of the process group survives
+
+
+@pytest.mark.integration
+def test_sigterm_is_an_interrupt_too(tmp_path):
+    results = tmp_path / "results"
+    proc = _start(results, "offline")
+    run_dir = _wait_for_loadgen(results, proc)
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
