@@ -37,6 +37,13 @@ def test_every_flag_the_readme_mentions_exists():
     assert not unknown, f"README.md mentions flags no tool has: {sorted(unknown)}"
 
 
+def test_the_korean_guide_documents_every_flag_too():
+    korean = README[README.index("## 한국어 안내"):]
+    for parser in (run_args.build_parser(), mmlu_main.build_parser()):
+        missing = _flags(parser) - _readme_flags(korean)
+        assert not missing, f"flags missing from the Korean guide: {sorted(missing)}"
+
+
 def test_the_check_fails_for_an_undocumented_flag():
     parser = run_args.build_parser()
     parser.add_argument("--brand-new-flag")
