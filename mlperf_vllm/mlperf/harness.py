@@ -74,7 +74,7 @@ class TestRun:
 
 
 def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
-             on_start: Callable[[], None] | None = None) -> TestRun:
+             on_start: Callable[[], None] | None = None, audit_config: Path | None = None) -> TestRun:
     """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir."""
     import time
 
@@ -92,12 +92,16 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
         on_start()
     t0 = time.perf_counter()
     # LoadGen runs in a worker thread so that the main thread stays responsive to Ctrl-C / SIGTERM.
+    # LoadGen applies an audit.config it finds at this path (compliance tests). Its default is the
+    # working directory, where a stray compliance file would silently change a normal run: name a
+    # path that exists only when a compliance test is asked for.
+    audit_path = str(audit_config) if audit_config is not None else str(log_dir / "audit.config")
     failure: list[BaseException] = []
     done = threading.Event()  # not Thread.is_alive(): an interrupted join() can make it lie
 
     def target() -> None:
         try:
-            lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, "audit.config")
+            lg.StartTestWithLogSettings(lg_sut, qsl, settings, log_settings, audit_path)
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
         finally:
