@@ -115,6 +115,7 @@ class RunConfig:
     search_budget_min: float = 30.0
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
+    compliance_test06: bool = False
 
     @property
     def submittable_duration(self) -> bool:

@@ -49,6 +49,7 @@ class RunContext:
     timings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
+    compliance: dict[str, Any] | None = None
 
 
 def default_engine_factory(cfg: RunConfig) -> Engine:
@@ -122,6 +123,31 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
         else:
             sub = ctx.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
             _one_test(ctx, settings, sut, test, sub, lg, progress_enabled)
+    if cfg.compliance_test06:
+        run_test06(ctx, settings, sut, lg, progress_enabled)
+
+
+def run_test06(ctx: RunContext, settings: Any, sut: SystemUnderTest, lg: Any, progress_enabled: bool) -> None:
+    """TEST06: a performance run under the official audit.config, then its three checks."""
+    from .mlperf import compliance
+
+    out = ctx.run_dir / "TEST06"
+    out.mkdir(parents=True, exist_ok=True)
+    audit = out / "audit.config"
+    write_text_atomic(audit, compliance.TEST06_AUDIT_CONFIG)
+    log.info("TEST06 compliance run")
+    with Progress("TEST06", lambda: (sut.completed, sut.completed_tokens), enabled=progress_enabled):
+        harness.run_test(settings, Mode.PERFORMANCE, sut, len(ctx.samples), out, lg, audit_config=audit)
+    entries = acc.load_accuracy_log(out / logs.ACCURACY_FILE)
+    detail = logs.parse_detail((out / logs.DETAIL_FILE).read_text())
+    applied = detail.values.get("effective_accuracy_log_sampling_target") == 100
+    result = compliance.verify_test06(entries, str(detail.values.get("effective_scenario", "Offline")))
+    write_text_atomic(out / "verify_accuracy.txt", result.verify_accuracy_txt())
+    ctx.compliance = {"TEST06": {"passed": result.passed and applied, "audit_config_applied": applied,
+                                 "first_token_check": result.first_token, "eos_check": result.eos,
+                                 "sample_length_check": result.sample_length, "samples_logged": result.samples,
+                                 "loadgen_errors": detail.values.get("num_errors"),
+                                 "problems": result.problems[:10], "log_dir": "TEST06"}}
 
 
 def _one_test(ctx: RunContext, settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, lg: Any,

@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="SingleStream expected latency per sample (ms); sizes the minimum query count")
     g.add_argument("--min-duration", type=float, default=None,
                    help="shorter LoadGen minimum duration in seconds (MLPerf: 600); such runs are not submittable")
+    g.add_argument("--compliance-test06", action="store_true",
+                   help="after the tests, run MLPerf's TEST06 compliance test (required for datacenter) and verify it")
     g.add_argument("--accuracy-log", type=Path, default=None,
                    help="with --mode accuracy: score this mlperf_log_accuracy.json instead of running the model")
     g = p.add_argument_group("results")
@@ -228,7 +230,7 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
         target_latency_ms=a.singlestream_expected_latency_ms, user_conf=a.user_conf,
         backend=a.backend, extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
-        search_probe_s=a.search_probe_duration,
+        search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
     )
     return cfg, a
 

@@ -45,6 +45,12 @@ def verdict_lines(s: dict[str, Any]) -> list[str]:
                          "gen_len bounds scaled")
         lines.append(f"- **Accuracy: {gate['verdict']}** against the {target}" +
                      (f" ({'; '.join(extra)})" if extra else ""))
+    t06 = (s.get("compliance") or {}).get("TEST06")
+    if t06 is not None:
+        lines.append(f"- **TEST06: {'PASS' if t06['passed'] else 'FAIL'}** (first token: "
+                     f"{'skipped' if t06['first_token_check'] is None else t06['first_token_check']}, "
+                     f"EOS: {t06['eos_check']}, sample length: {t06['sample_length_check']}, "
+                     f"{t06['samples_logged']} outputs logged; [verify_accuracy.txt](TEST06/verify_accuracy.txt))")
     if v.get("submittable"):
         lines.append("- **Submittable**: no rule of the submission checker that this tool knows is broken.")
     elif v.get("not_submittable_because"):

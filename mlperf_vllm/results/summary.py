@@ -98,6 +98,8 @@ def submission_blockers(cfg: RunConfig, record: dict[str, Any] | None, accuracy_
         out.append("a submission needs both the accuracy and the performance test")
     if accuracy_passed is False:
         out.append("accuracy gate failed")
+    if cfg.category.value == "datacenter" and not cfg.compliance_test06:
+        out.append("datacenter submissions need TEST06 (--compliance-test06)")
     if record is not None:
         settings = record.get("settings", {})
         seeds = (settings.get("effective_qsl_rng_seed"), settings.get("effective_sample_index_rng_seed"),
@@ -128,6 +130,9 @@ def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
     if record is not None:
         perf_verdict = "VALID" if record.get("valid") and not reasons else "INVALID"
     blockers = submission_blockers(cfg, record, accuracy_passed)
+    t06 = (ctx.compliance or {}).get("TEST06")
+    if t06 is not None and not t06["passed"]:
+        blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
     tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
               "engine_errors": len(t.sut_errors), "log_dir": t.log_dir.name} for t in ctx.tests]
     return {
@@ -162,6 +167,7 @@ def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
         },
         "limits": _limits(cfg),
         "qps_search": ctx.search,
+        "compliance": ctx.compliance,
         "sut_timing_stats": {k: sut_timing_stats(v) for k, v in ctx.timings.items()} if cfg.extra_metrics else None,
         "notes": list(ctx.notes) + ([f"target QPS is a guess ({cfg.target_qps_source}), not a measured "
                                      "maximum: --server-target-qps search finds one"]

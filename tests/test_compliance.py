@@ -1,0 +1,103 @@
+"""TEST06 checks on logs with planted violations, and accuracy-log truncation with its hash."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from mlperf_vllm.mlperf import compliance as c
+
+EOT = 128009
+
+
+def _e(i, data, first=None, count=None):
+    d = np.asarray(data, np.int32)
+    e = {"seq_id": i, "qsl_idx": i, "data": d.tobytes().hex().upper(), "token_count": len(d) if count is None else count}
+    if first is not None:
+        e["token_data"] = np.asarray(first, np.int32).tobytes().hex().upper()
+    return e
+
+
+def _good(n=5):
+    return [_e(i, [10 + i, 11, 12, EOT], first=[10 + i]) for i in range(n)]
+
+
+def test_a_clean_log_passes_and_reads_like_run_verification():
+    r = c.verify_test06(_good(), "Server")
+    assert r.passed and r.problems == []
+    assert r.verify_accuracy_txt() == ("First token check pass: True\nEOS check pass: True\n"
+                                       "Sample length check pass: True\nTEST06 verification complete\n")
+    off = c.verify_test06(_good(), "Offline")
+    assert off.first_token is None and "First token check pass: Skipped" in off.verify_accuracy_txt()
+
+
+def test_first_token_mismatch_is_caught():
+    log = _good()
+    log[2] = _e(2, [5, 6, EOT], first=[7])
+    r = c.verify_test06(log, "Interactive")
+    assert not r.passed and r.first_token is False and "entry 2" in r.problems[0]
+    assert "TEST06 verification failed" in r.verify_accuracy_txt()
+
+
+@pytest.mark.parametrize("eos", [128001, 128008, 128009])
+def test_two_trailing_eos_of_any_llama31_id_are_caught(eos):
+    log = _good()
+    log[3] = _e(3, [5, 6, eos, eos], first=[5])
+    r = c.verify_test06(log, "Server")
+    assert r.eos is False and not r.passed and "entry 3" in r.problems[0]
+
+
+def test_exactly_two_eos_alone_is_allowed():
+    assert c.verify_test06([_e(0, [EOT, EOT], first=[EOT])], "Server").passed
+
+
+def test_token_count_mismatch_is_caught():
+    log = _good()
+    log[1] = _e(1, [5, 6, EOT], first=[5], count=4)
+    r = c.verify_test06(log, "Server")
+    assert r.sample_length is False and "token_count 4 != 3" in r.problems[0]
+
+
+def test_truncation_keeps_head_and_tail_and_appends_the_hash(tmp_path):
+    import hashlib
+
+    log = tmp_path / "mlperf_log_accuracy.json"
+    log.write_text(json.dumps([_e(i, list(range(100))) for i in range(50)], indent=1))
+    full = log.read_bytes()
+    acc = tmp_path / "accuracy.txt"
+    acc.write_text("\nResults\n\n{'rouge1': '38.9', 'rouge2': '16.0', 'rougeL': '24.6', 'rougeLsum': '35.9', "
+                   "'gen_len': 8167644, 'gen_num': 13368}\n")
+    out_log, out_txt = tmp_path / "sub" / "mlperf_log_accuracy.json", tmp_path / "sub" / "accuracy.txt"
+    digest = c.truncate_accuracy_log(log, acc, out_log, out_txt)
+    assert digest == hashlib.sha256(full).hexdigest()
+    cut = out_log.read_bytes()
+    assert len(cut) <= c.MAX_ACCURACY_LOG_SIZE
+    assert cut.startswith(full[:4096]) and cut.endswith(full[-4096:]) and b"\n\n...\n\n" in cut
+    lines = out_txt.read_text().splitlines()
+    assert re.match(r"^hash=([\w\d]+)$", lines[-1]) and lines[-1] == f"hash={digest}"
+    assert log.read_bytes() == full  # the run's own log is never modified
+
+
+@pytest.mark.integration
+def test_run_py_runs_and_verifies_test06_on_real_vllm(tmp_path):
+    from mlperf_vllm.mlperf import logs
+
+    from .conftest import only_run_dir, run_tool
+
+    r = run_tool("run.py", "--model", "demo", "--scenario", "server", "--mode", "performance", "--total-sample-count",
+                 "64", "--min-duration", "3", "--server-target-qps", "50", "--max-new-tokens", "16",
+                 "--compliance-test06", "--results-dir", str(tmp_path))
+    run_dir = only_run_dir(tmp_path)
+    verify = (run_dir / "TEST06" / "verify_accuracy.txt").read_text()
+    assert verify.endswith("TEST06 verification complete\n"), r.stderr[-2000:]
+    assert "First token check pass: True" in verify  # Server: the first-token check applies
+    detail = logs.parse_detail((run_dir / "TEST06" / logs.DETAIL_FILE).read_text())
+    assert detail.values["effective_accuracy_log_sampling_target"] == 100 and detail.values["num_errors"] == 0
+    assert not [e for e in detail.errors]  # the audit config is not a second FromConfig error
+    assert len(json.loads((run_dir / "TEST06" / logs.ACCURACY_FILE).read_text())) == 100
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["compliance"]["TEST06"]["passed"] is True
+    assert "**TEST06: PASS**" in (run_dir / "report.md").read_text()
