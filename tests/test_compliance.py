@@ -101,3 +101,60 @@ def test_run_py_runs_and_verifies_test06_on_real_vllm(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["compliance"]["TEST06"]["passed"] is True
     assert "**TEST06: PASS**" in (run_dir / "report.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def demo_history(tmp_path_factory):
+    from .conftest import run_tool
+
+    results = tmp_path_factory.mktemp("history")
+    r = run_tool("run.py", "--model", "demo", "--scenario", "offline", "--mode", "both", "--total-sample-count", "24",
+                 "--min-duration", "0", "--max-new-tokens", "16", "--compliance-test06", "--results-dir", str(results))
+    assert r.returncode in (0, 5), r.stderr[-2000:]
+    return results
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("version", ["v6.1", "v5.1"])
+def test_submission_tree_from_demo_runs(demo_history, tmp_path, version, capsys):
+    from mlperf_vllm.cli import run_main
+
+    out = tmp_path / "sub"
+    assert run_main.main(["--submission-dir", str(out), "--system-name", "1xCPU_demo", "--submitter", "Org",
+                          "--version", version, "--results-dir", str(demo_history)]) == 0
+    printed = capsys.readouterr().out
+    root = out / "closed" / "Org"
+    scen = root / "results" / "1xCPU_demo" / "llama3.1-8b" / "Offline"
+    for f in ("performance/run_1/mlperf_log_summary.txt", "performance/run_1/mlperf_log_detail.txt",
+              "accuracy/mlperf_log_summary.txt", "accuracy/mlperf_log_detail.txt", "accuracy/accuracy.txt",
+              "accuracy/mlperf_log_accuracy.json"):
+        assert (scen / f).is_file(), f
+    assert (scen / "accuracy" / "mlperf_log_accuracy.json").stat().st_size <= c.MAX_ACCURACY_LOG_SIZE
+    acc_txt = (scen / "accuracy" / "accuracy.txt").read_text()
+    run_dir = next(p for p in demo_history.iterdir() if p.is_dir() and not p.is_symlink())
+    assert f"hash={c.file_sha256(run_dir / 'Accuracy' / 'mlperf_log_accuracy.json')}" in acc_txt
+    system = json.loads((root / "systems" / "1xCPU_demo.json").read_text())
+    assert system["system_name"] == "1xCPU_demo" and system["submitter"] == "Org" and "TODO" in system["status"]
+    if version == "v6.1":
+        assert (scen / "user.conf").is_file() and (scen / "measurements.json").is_file()
+        assert (scen / "TEST06" / "verify_accuracy.txt").read_text().endswith("TEST06 verification complete\n")
+        assert (root / "src").is_dir()
+    else:
+        meas = root / "measurements" / "1xCPU_demo" / "llama3.1-8b" / "Offline"
+        assert (meas / "user.conf").is_file() and (meas / "README.md").is_file()
+        t06 = root / "compliance" / "1xCPU_demo" / "llama3.1-8b" / "Offline" / "TEST06"
+        assert (t06 / "verify_accuracy.txt").is_file() and (t06 / "performance" / "run_1" / "mlperf_log_detail.txt").is_file()
+        assert (root / "code").is_dir()
+    # The demo runs are not submittable, and the tool says why; a datacenter submission also needs Server/Interactive.
+    assert "partial data set" in printed and "one of ['Interactive', 'Server']" in printed
+    assert "submission checker: not run" in printed
+
+
+def test_submission_needs_runs_and_a_name(tmp_path, capsys):
+    from mlperf_vllm.cli import run_main
+
+    assert run_main.main(["--submission-dir", str(tmp_path / "s"), "--results-dir", str(tmp_path)]) == 2
+    assert "needs --system-name" in capsys.readouterr().err
+    assert run_main.main(["--submission-dir", str(tmp_path / "s"), "--system-name", "x",
+                          "--results-dir", str(tmp_path)]) == 2
+    assert "no completed --mode both run" in capsys.readouterr().err

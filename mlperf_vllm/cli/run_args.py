@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("results")
     g.add_argument("--results-dir", type=Path, default=None,
                    help="where run folders are written (default: results)")
+    g.add_argument("--submission-dir", type=Path, default=None,
+                   help="instead of running: lay out an MLPerf submission tree of the runs in --results-dir here")
+    g.add_argument("--system-name", default=None, help="with --submission-dir: the system's name in the tree")
+    g.add_argument("--submitter", default="TODO_submitter", help="with --submission-dir: your organisation's name")
     g.add_argument("--keep-all", type=int, default=1, choices=[0, 1],
                    help="1 keeps every run; 0 removes earlier runs of the same category and scenario")
     g.add_argument("--extra-metrics", type=int, default=0, choices=[0, 1],

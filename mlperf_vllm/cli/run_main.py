@@ -141,12 +141,27 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
     return code if code is not None else _exit_code(data)
 
 
+def _submission(args: Any) -> int:
+    """--submission-dir: build the tree from the history; no benchmark runs."""
+    from .. import submission
+
+    if not args.system_name:
+        raise UsageError("--submission-dir needs --system-name (e.g. 1xH200_vLLM).")
+    report = submission.build(args.results_dir or Path("results"), args.submission_dir, args.system_name,
+                              args.submitter, args.version)
+    print("\n".join(submission.summary_lines(report)))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None, engine_factory: runner.EngineFactory | None = None) -> int:
     """Entry point of run.py."""
     configure_console_logging()
     load_env_file()
     interrupt.install()
     try:
+        early = run_args.build_parser().parse_args(argv)
+        if early.submission_dir is not None:
+            return _submission(early)
         cfg, args, samples, tokenizer = _prepare(argv)
         if cfg.accuracy_log is not None and args.results_dir is None:
             return _rescore_only(cfg, samples, tokenizer)

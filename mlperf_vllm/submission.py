@@ -1,0 +1,183 @@
+"""Lay out an MLPerf submission tree from the runs in the results history.
+
+Layouts (tools/submission/submission_structure.md and the checker's constants.py):
+- v6.0 and later: closed/<submitter>/results/<system>/<benchmark>/<Scenario>/{performance/run_1,
+  accuracy, TEST06, measurements.json, user.conf}, plus systems/<system>.json and code/<benchmark>/.
+- v5.1: the same results/ without TEST06 and measurements, plus measurements/<system>/<benchmark>/
+  <Scenario>/{user.conf, README.md, <system>.json} and compliance/<system>/<benchmark>/<Scenario>/TEST06/.
+Accuracy logs are truncated with the hash appended to accuracy.txt (truncate_accuracy_log.py).
+Fields the tool cannot know are "TODO".
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import UsageError
+from .mlperf import compliance, logs
+from .results import store
+from .results.atomic import write_json_atomic, write_text_atomic
+
+BENCHMARK = {"datacenter": "llama3.1-8b", "edge": "llama3.1-8b-edge"}
+SCENARIO_DIR = {"offline": "Offline", "server": "Server", "interactive": "Interactive", "singlestream": "SingleStream"}
+REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "edge": ({"Offline", "SingleStream"}, set())}
+CHECKER = Path(__file__).resolve().parents[1] / "third_party" / "mlcommons-inference" / "tools" / "submission"
+
+
+@dataclass
+class SubmissionReport:
+    """What was laid out, and what a checker would object to."""
+
+    root: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checker: str = "not run: third_party/mlcommons-inference is not checked out (see third_party/README.md)"
+
+
+def _pick_runs(results_dir: Path) -> dict[tuple[str, str], store.RunEntry]:
+    """The newest completed accuracy+performance run per (category, scenario)."""
+    chosen: dict[tuple[str, str], store.RunEntry] = {}
+    for entry in store.history(results_dir):
+        s = entry.summary or {}
+        cfg = s.get("config", {})
+        key = (cfg.get("category"), cfg.get("scenario"))
+        if s.get("status") != "completed" or cfg.get("mode") != "both" or key in chosen or key[0] not in BENCHMARK:
+            continue
+        chosen[key] = entry
+    return chosen
+
+
+def system_description(env: dict[str, Any], system: str, submitter: str, division: str) -> dict[str, Any]:
+    """systems/<system>.json from environment.json; what it cannot know is TODO."""
+    gpu, sw, host = env.get("gpu", {}), env.get("software", {}), env.get("host", {})
+    return {
+        "division": division, "submitter": submitter, "status": "TODO: available | preview | rdi",
+        "system_name": system, "system_type": "TODO: datacenter | edge", "number_of_nodes": 1,
+        "host_processor_model_name": host.get("cpu") or "TODO", "host_processors_per_node": "TODO",
+        "host_processor_core_count": host.get("cpu_count") or "TODO",
+        "host_memory_capacity": f"{host.get('memory_gib')} GiB" if host.get("memory_gib") else "TODO",
+        "host_storage_capacity": "TODO", "host_storage_type": "TODO", "host_networking": "TODO",
+        "accelerator_model_name": gpu.get("model") or "TODO", "accelerators_per_node": gpu.get("count") or 0,
+        "accelerator_memory_capacity": (gpu.get("devices") or [{}])[0].get("memory") or "TODO",
+        "accelerator_interconnect": "TODO", "cooling": "TODO", "hw_notes": "",
+        "framework": f"vLLM {sw.get('vllm')}, PyTorch {sw.get('torch')}, CUDA {env.get('cuda')}",
+        "operating_system": host.get("os") or "TODO",
+        "other_software_stack": f"mlcommons-loadgen {sw.get('mlcommons_loadgen')}, driver {gpu.get('driver')}",
+        "sw_notes": f"MLPerf harness: mlperf_vllm {__version__}",
+    }
+
+
+def _measurements(s: dict[str, Any]) -> dict[str, Any]:
+    e = s.get("config", {}).get("engine", {})
+    return {"input_data_types": "int32 (token ids)", "retraining": "No", "starting_weights_filename": "TODO",
+            "weight_data_types": e.get("quantization") or e.get("dtype"), "weight_transformations": "TODO",
+            "harness": f"mlperf_vllm {__version__}", "engine": f"vLLM {s.get('system', {}).get('software', {}).get('vllm')}"}
+
+
+def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if (src / name).is_file():
+            shutil.copyfile(src / name, dst / name)
+
+
+def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path], report: SubmissionReport) -> None:
+    run, s = entry.path, entry.summary or {}
+    _copy_logs(run / "Performance", base / "performance" / "run_1", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
+    _copy_logs(run / "Accuracy", base / "accuracy", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
+    compliance.truncate_accuracy_log(run / "Accuracy" / logs.ACCURACY_FILE, run / "Accuracy" / "accuracy.txt",
+                                     base / "accuracy" / logs.ACCURACY_FILE, base / "accuracy" / "accuracy.txt")
+    conf_dir = extra["conf"]
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(run / "user.conf", conf_dir / "user.conf")
+    if "measurements_json" in extra:
+        write_json_atomic(extra["measurements_json"], _measurements(s))
+    if "readme" in extra:
+        write_text_atomic(extra["readme"], f"# {run.name}\n\nProduced by `{' '.join(s.get('meta', {}).get('command', []))}`.\n")
+    t06 = run / "TEST06"
+    if (t06 / "verify_accuracy.txt").is_file():
+        dst = extra["test06"]
+        _copy_logs(t06, dst, ("verify_accuracy.txt",))
+        _copy_logs(t06, dst / "performance" / "run_1", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
+        data = (t06 / logs.ACCURACY_FILE).read_bytes()
+        cut = data if len(data) <= compliance.MAX_ACCURACY_LOG_SIZE else (
+            data[:compliance.VIEWABLE_SIZE] + b"\n\n...\n\n" + data[-compliance.VIEWABLE_SIZE:])
+        (dst / "accuracy").mkdir(parents=True, exist_ok=True)
+        (dst / "accuracy" / logs.ACCURACY_FILE).write_bytes(cut)
+    elif (s.get("config", {}).get("category")) == "datacenter":
+        report.warnings.append(f"{run.name}: no TEST06 (run it with --compliance-test06); the checker requires it")
+
+
+def build(results_dir: Path, out: Path, system: str, submitter: str, version: str,
+          division: str = "closed") -> SubmissionReport:
+    """Write the submission tree under out and return what was done."""
+    if not system or "/" in system or system.startswith("."):
+        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
+    runs = _pick_runs(results_dir)
+    if not runs:
+        raise UsageError(f"no completed --mode both run in {results_dir} to submit; run run.py --mode both first.")
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"--submission-dir {out} is not empty; choose a new directory.")
+    root = out / division / submitter
+    report = SubmissionReport(out)
+    v6 = version != "v5.1"
+    env = None
+    for (category, scenario), entry in sorted(runs.items()):
+        bench, scen = BENCHMARK[category], SCENARIO_DIR[scenario]
+        base = root / "results" / system / bench / scen
+        if v6:
+            extra = {"conf": base, "measurements_json": base / "measurements.json", "test06": base / "TEST06"}
+        else:
+            m = root / "measurements" / system / bench / scen
+            extra = {"conf": m, "measurements_json": m / f"{system}.json", "readme": m / "README.md",
+                     "test06": root / "compliance" / system / bench / scen / "TEST06"}
+        _lay_out_scenario(entry, base, extra, report)
+        blockers = (entry.summary or {}).get("validity", {}).get("not_submittable_because", [])
+        blockers = [b for b in blockers if "TEST06" not in b]
+        report.entries.append({"benchmark": bench, "scenario": scen, "run": entry.path.name, "blockers": blockers})
+        report.warnings += [f"{bench}/{scen} ({entry.path.name}): {b}" for b in blockers]
+        env = env or (entry.summary or {}).get("system")
+    for category, (need_all, need_one) in REQUIRED_SCENARIOS.items():
+        have = {SCENARIO_DIR[sc] for (cat, sc) in runs if cat == category}
+        if have and (not need_all <= have or (need_one and not need_one & have)):
+            report.warnings.append(f"{BENCHMARK[category]}: needs {sorted(need_all)}"
+                                   + (f" and one of {sorted(need_one)}" if need_one else "") + f", has {sorted(have)}")
+    write_json_atomic(root / "systems" / f"{system}.json", system_description(env or {}, system, submitter, division))
+    code = root / ("code" if not v6 else "src") / next(iter(sorted({e["benchmark"] for e in report.entries})))
+    write_text_atomic(code / "README.md", f"# Harness\n\nmlperf_vllm {__version__}: run.py drives vLLM through "
+                      "the official MLCommons LoadGen. Add the source of this repository here.\n")
+    report.checker = _run_checker(out, submitter, version)
+    return report
+
+
+def _run_checker(out: Path, submitter: str, version: str) -> str:
+    """The official submission checker's verdict, when its repository is checked out under third_party/."""
+    script = CHECKER / "submission_checker.py"
+    if not script.is_file():
+        return "not run: third_party/mlcommons-inference is not checked out (see third_party/README.md)"
+    r = subprocess.run([sys.executable, str(script), "--input", str(out), "--submitter", submitter,
+                        "--version", version], capture_output=True, text=True, timeout=600)
+    tail = (r.stdout + r.stderr).strip().splitlines()[-5:]
+    return ("passed" if r.returncode == 0 else f"failed (exit {r.returncode})") + ": " + " | ".join(tail)
+
+
+def summary_lines(report: SubmissionReport) -> list[str]:
+    """What to print after building."""
+    lines = [f"Submission tree: {report.root}"]
+    lines += [f"  {e['benchmark']}/{e['scenario']} <- {e['run']}" for e in report.entries]
+    lines += [f"  warning: {w}" for w in report.warnings]
+    lines.append(f"  submission checker: {report.checker}")
+    return lines
+
+
+def to_json(report: SubmissionReport) -> str:
+    """Machine-readable report."""
+    return json.dumps({"root": str(report.root), "entries": report.entries, "warnings": report.warnings,
+                       "checker": report.checker}, indent=2)
