@@ -53,8 +53,8 @@ def main() -> int:
         scores = acc.score_texts(preds, [references[i] for i in decoded], workers=a.workers)
         t2 = time.perf_counter()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| samples | log size | workers | load+decode+detokenize | ROUGE | total | peak RSS (main) |")
-    print(f"|---|---|---|---|---|---|---|")
+    print("| samples | log size | workers | load+decode+detokenize | ROUGE | total | peak RSS (main) |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| {a.samples:,} | {size_mb:.1f} MB | {a.workers} | {t1 - t0:.1f} s | {t2 - t1:.1f} s | {t2 - t0:.1f} s | "
           f"{rss_mb:,.0f} MB |")
     print(f"(scores: rouge1 {scores['rouge1']}, gen_len {scores['gen_len']:,}, gen_num {scores['gen_num']:,})")

@@ -120,6 +120,7 @@ def _build_atomically(target: Path, build) -> Path:
     try:
         build(tmp)
         (tmp / ".complete").write_text(_DEMO_VERSION)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared like any model directory
         try:
             os.rename(tmp, target)
         except OSError:  # another process won the race; its copy is identical

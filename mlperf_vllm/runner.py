@@ -20,7 +20,7 @@ from .config import Mode, RunConfig, Scenario
 from .engines.base import Engine
 from .mlperf import accuracy as acc
 from .mlperf import harness, logs
-from .mlperf.dataset import Samples, describe
+from .mlperf.dataset import Samples
 from .mlperf.sut import SystemUnderTest
 from .progress import Progress
 from .results import environment, store, summary as summ
@@ -117,7 +117,7 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
         if test is Mode.PERFORMANCE and cfg.target_qps_source == "search":
             def run_perf(qps: float, sub: Path) -> dict[str, Any]:
                 settings.server_target_qps = qps
-                _one_test(ctx, settings, sut, test, sub, lg, progress_enabled)
+                _one_test(ctx, settings, sut, Mode.PERFORMANCE, sub, lg, progress_enabled)
                 return ctx.performance or {}
             confirm_or_step_down(ctx, run_perf, settings.server_target_qps)
         else:

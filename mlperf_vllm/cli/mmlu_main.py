@@ -9,7 +9,6 @@ import io
 import logging
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 

@@ -8,6 +8,7 @@ callbacks into LoadGen responses; the baseline and MMLU use the blocking `genera
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
@@ -62,9 +63,12 @@ class Engine(Protocol):
         """Stop the engine and release its resources (idempotent)."""
 
 
-class _CollectingSink:
+class CollectingSink:
+    """Collects the completions of n requests, with the time each finished; wait() until all are in."""
+
     def __init__(self, n: int) -> None:
         self.results: dict[int, Completion] = {}
+        self.done_at: dict[int, float] = {}
         self.errors: dict[int, str] = {}
         self._n = n
         self._done = threading.Event()
@@ -82,12 +86,18 @@ class _CollectingSink:
     def on_complete(self, completion: Completion) -> None:
         with self._lock:
             self.results[completion.tag] = completion
+            self.done_at[completion.tag] = time.perf_counter()
             self._finish_one()
 
     def on_error(self, tag: int, message: str) -> None:
         with self._lock:
             self.errors[tag] = message
             self._finish_one()
+
+    @property
+    def count(self) -> int:
+        """Requests finished so far (completed or failed)."""
+        return len(self.results) + len(self.errors)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
@@ -99,7 +109,7 @@ class EngineRequestError(RuntimeError):
 
 def generate(engine: Engine, requests: Sequence[GenerationRequest]) -> list[Completion]:
     """Submit all requests at once and block until every one has finished, in request order."""
-    sink = _CollectingSink(len(requests))
+    sink = CollectingSink(len(requests))
     engine.submit(requests, sink)
     sink.wait()
     if sink.errors:

@@ -11,12 +11,11 @@ go to the engine at once; nothing is generated beyond that one position.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..engines.base import Completion, Engine, GenerationRequest
+from ..engines.base import CollectingSink, Engine, GenerationRequest
 from ..errors import DataError, UsageError
 from .data import Question
 from .subjects import DOMAIN_NAMES, LETTERS, SUBJECT_DOMAIN, subject_title
@@ -88,39 +87,6 @@ def prepare(questions: Sequence[Question], dev: dict[str, list[Question]], k: in
     return prompts
 
 
-class _Collector:
-    def __init__(self, n: int) -> None:
-        self.results: dict[int, Completion] = {}
-        self.done_at: dict[int, float] = {}
-        self.errors: dict[int, str] = {}
-        self._n = n
-        self._lock = threading.Lock()
-        self.finished = threading.Event()
-        if n == 0:
-            self.finished.set()
-
-    def on_first_token(self, tag: int, token_ids: Sequence[int]) -> None:
-        pass
-
-    def _count(self) -> None:
-        if len(self.results) + len(self.errors) >= self._n:
-            self.finished.set()
-
-    def on_complete(self, completion: Completion) -> None:
-        with self._lock:
-            self.results[completion.tag] = completion
-            self.done_at[completion.tag] = time.perf_counter()
-            self._count()
-
-    def on_error(self, tag: int, message: str) -> None:
-        with self._lock:
-            self.errors[tag] = message
-            self._count()
-
-    def progress(self) -> tuple[int, int]:
-        return len(self.results) + len(self.errors), 0
-
-
 def choose(logprobs: dict[int, float], choice_ids: Sequence[int]) -> tuple[int, tuple[float, ...]]:
     """Index of the letter with the highest log-probability (ties: the earlier letter), and all four."""
     values = tuple(float(logprobs.get(t, -math.inf)) for t in choice_ids)
@@ -130,14 +96,14 @@ def choose(logprobs: dict[int, float], choice_ids: Sequence[int]) -> tuple[int, 
 def evaluate(engine: Engine, questions: Sequence[Question], prompts: Sequence[Sequence[int]],
              choice_ids: Sequence[int], progress: Any = None) -> list[Scored]:
     """Send every question at once; score each by the letters' log-probabilities at the answer position."""
-    collector = _Collector(len(questions))
+    collector = CollectingSink(len(questions))
     requests = [GenerationRequest(tag=i, prompt_token_ids=p, max_new_tokens=1, min_new_tokens=1,
                                   choice_token_ids=tuple(choice_ids)) for i, p in enumerate(prompts)]
     t0 = time.perf_counter()
     engine.submit(requests, collector)
-    while not collector.finished.wait(0.25):
+    while not collector.wait(0.25):
         if progress is not None:
-            progress.update(collector.progress()[0], len(questions))
+            progress.update(collector.count, len(questions))
     if collector.errors:
         tag, message = next(iter(collector.errors.items()))
         raise RuntimeError(f"{len(collector.errors)} MMLU requests failed in the engine; first: {message}")
