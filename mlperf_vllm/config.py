@@ -116,6 +116,8 @@ class RunConfig:
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
     compliance_test06: bool = False
+    endpoints: tuple[str, ...] = ()
+    served_model_name: str | None = None
 
     @property
     def submittable_duration(self) -> bool:

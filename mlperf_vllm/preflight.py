@@ -108,6 +108,8 @@ def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> tu
     """(tensor_parallel_size, data_parallel_size); 0 means auto. TP > GPUs is refused."""
     from .engines.vllm_engine import cuda_device_count
 
+    if device == "remote":  # the servers behind --endpoint decide their own parallelism
+        return 1, 1
     gpus = cuda_device_count() if device == "cuda" else 1
     tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
     if device == "cpu":

@@ -32,7 +32,8 @@ def test_every_flag_the_readme_mentions_exists():
     for parser in (run_args.build_parser(), report_main.build_parser(), util_logs_main.build_parser(),
                    mmlu_main.build_parser()):
         known |= _flags(parser)
-    foreign = {"--gpus", "--env-file", "--rm", "--extra-index-url"}  # docker/pip/util flags
+    # flags of other programs in the README: docker, pip, and `vllm serve`
+    foreign = {"--gpus", "--env-file", "--rm", "--extra-index-url", "--port", "--no-enable-prefix-caching"}
     unknown = _readme_flags(README) - known - foreign
     assert not unknown, f"README.md mentions flags no tool has: {sorted(unknown)}"
 

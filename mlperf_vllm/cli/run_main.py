@@ -35,7 +35,12 @@ def _prepare(argv: Sequence[str] | None) -> tuple[RunConfig, Any, Any, Any]:
     """Everything before the run folder exists: flags, model, device, data, tokenizer, results dir."""
     cfg, args = run_args.parse(argv)
     model = preflight.resolve_model(cfg.engine.model, cfg.engine.tokenizer, preflight.needs_tokenizer(cfg))
-    device = "cpu" if cfg.accuracy_log is not None else preflight.resolve_device(args.device, model)
+    if cfg.backend == "openai":
+        from ..engines.openai_http import check_endpoints
+        check_endpoints(cfg.endpoints, cfg.served_model_name or cfg.model_label)
+        device = "remote"
+    else:
+        device = "cpu" if cfg.accuracy_log is not None else preflight.resolve_device(args.device, model)
     samples = preflight.load_samples(cfg, model)
     cfg = preflight.finalize(cfg, model, samples, device)
     if cfg.target_qps_source == "auto":
@@ -99,7 +104,8 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
     try:
         if cfg.accuracy_log is None:
             t0 = time.perf_counter()
-            print(f"Starting the engine ({cfg.model_label}) ...", file=sys.stderr)
+            print(f"Connecting to {len(cfg.endpoints)} endpoint(s) ..." if cfg.backend == "openai"
+                  else f"Starting the engine ({cfg.model_label}) ...", file=sys.stderr)
             engine = engine_factory(cfg)
             ctx.engine_start_s = runner.elapsed(t0)
             try:
@@ -170,4 +176,15 @@ def main(argv: Sequence[str] | None = None, engine_factory: runner.EngineFactory
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    return _run(cfg, samples, tokenizer, argv, engine_factory or runner.default_engine_factory)
+    return _run(cfg, samples, tokenizer, argv, engine_factory or _factory_for(cfg, tokenizer))
+
+
+def _factory_for(cfg: RunConfig, tokenizer: Any) -> runner.EngineFactory:
+    if cfg.backend != "openai":
+        return runner.default_engine_factory
+
+    def make(c: RunConfig) -> Any:
+        from ..engines.openai_http import OpenAIEngine
+        encode = (lambda text: tokenizer.encode(text, add_special_tokens=False)) if tokenizer is not None else None
+        return OpenAIEngine(c.endpoints, c.served_model_name or c.model_label, encode=encode)
+    return make

@@ -165,6 +165,8 @@ def _settings(s: dict[str, Any]) -> list[str]:
         ("max model len / max num seqs / max batched tokens",
          f"{_fmt(e.get('max_model_len'))} / {_fmt(e.get('max_num_seqs'))} / {_fmt(e.get('max_num_batched_tokens'))}"),
         ("load format", e.get("load_format")),
+        ("backend", cfg.get("backend") + (f" ({', '.join(cfg.get('endpoints') or [])}, model "
+                                          f"{cfg.get('served_model_name')})" if cfg.get("endpoints") else "")),
         ("target QPS", f"{_fmt(cfg.get('target_qps') or (s.get('qps_search') or {}).get('confirmed_qps'))} "
                        f"({cfg.get('target_qps_source')})"),
         ("min duration", "MLPerf default (600 s)" if cfg.get("min_duration_ms") is None

@@ -1,0 +1,169 @@
+"""OpenAI-compatible servers (vllm serve, SGLang, trtllm-serve, a router) behind the Engine protocol.
+
+Every request is a streaming POST /v1/completions with the prompt as token ids and MLPerf's greedy
+settings; the first streamed chunk that carries tokens is the first token. Token ids come back in
+the stream (`return_token_ids`, vLLM) or, from servers that only return text, are re-encoded with
+the local tokenizer. Requests go to the endpoint with the fewest outstanding requests. A failed or
+dropped request becomes an engine error for that sample (LoadGen logs it), never a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..errors import UsageError
+from .base import Completion, CompletionSink, GenerationRequest
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 300.0  # between two chunks of one stream; a dead server fails much sooner
+
+
+def api_key() -> str | None:
+    """OPENAI_API_KEY from the environment (never written anywhere)."""
+    return os.environ.get("OPENAI_API_KEY") or None
+
+
+def _headers() -> dict[str, str]:
+    key = api_key()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def _base(url: str) -> str:
+    url = url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def check_endpoints(endpoints: Sequence[str], model: str, timeout_s: float = 10.0) -> None:
+    """Before any run: every endpoint answers /v1/models, accepts the key, and serves `model`."""
+    import urllib.error
+    import urllib.request
+
+    for url in endpoints:
+        req = urllib.request.Request(f"{_base(url)}/v1/models", headers=_headers())
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                data = json.loads(resp.read().decode())
+        except urllib.error.HTTPError as exc:
+            hint = "; set OPENAI_API_KEY" if exc.code in (401, 403) else ""
+            raise UsageError(f"--endpoint {url}: HTTP {exc.code} from /v1/models{hint}.") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise UsageError(f"--endpoint {url} cannot be reached ({reason}); start the server or fix the URL.") from None
+        names = [m.get("id") for m in data.get("data", [])]
+        if model not in names:
+            raise UsageError(f"--endpoint {url} does not serve model {model!r} (it serves: {', '.join(map(str, names))}); "
+                             "pass --served-model-name with one of those.")
+
+
+@dataclass
+class _Endpoint:
+    url: str
+    outstanding: int = 0
+
+
+class OpenAIEngine:
+    """Streams completions from one or more OpenAI-compatible endpoints on a background event loop."""
+
+    name = "openai"
+
+    def __init__(self, endpoints: Sequence[str], model: str, encode: Callable[[str], list[int]] | None = None,
+                 max_connections: int = 0) -> None:
+        import aiohttp
+
+        self._aiohttp = aiohttp
+        self.model = model
+        self._encode = encode  # for servers that return text only
+        self._endpoints = [_Endpoint(_base(u)) for u in endpoints]
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="openai-client", daemon=True)
+        self._thread.start()
+        self._session = asyncio.run_coroutine_threadsafe(self._open(max_connections), self._loop).result()
+
+    async def _open(self, max_connections: int) -> Any:
+        aiohttp = self._aiohttp
+        # limit=0: the pool grows with the load (Offline sends every sample at once).
+        connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, keepalive_timeout=60)
+        timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
+        return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=_headers())
+
+    def submit(self, requests: Sequence[GenerationRequest], sink: CompletionSink) -> None:
+        """Schedule every request on the client loop and return at once."""
+        reqs = list(requests)
+        self._loop.call_soon_threadsafe(lambda: [self._loop.create_task(self._one(r, sink)) for r in reqs])
+
+    def _pick(self) -> _Endpoint:
+        ep = min(self._endpoints, key=lambda e: e.outstanding)  # least outstanding requests
+        ep.outstanding += 1
+        return ep
+
+    def _body(self, r: GenerationRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model, "prompt": list(r.prompt_token_ids), "max_tokens": r.max_new_tokens,
+            "min_tokens": r.min_new_tokens, "temperature": 0.0, "top_p": 1.0, "top_k": 1, "stream": True,
+            "return_token_ids": True, "stream_options": {"include_usage": True},
+        }
+        if r.choice_token_ids:
+            body["logprob_token_ids"] = list(r.choice_token_ids)
+        return body
+
+    async def _one(self, r: GenerationRequest, sink: CompletionSink) -> None:
+        ep = self._pick()
+        ids: list[int] = []
+        text: list[str] = []
+        first_sent = False
+        logprobs: list[dict[int, float]] | None = None
+        try:
+            async with self._session.post(f"{ep.url}/v1/completions", json=self._body(r)) as resp:
+                if resp.status != 200:
+                    detail = (await resp.text())[:200]
+                    raise RuntimeError(f"HTTP {resp.status} from {ep.url}: {detail}")
+                async for raw in resp.content:
+                    line = raw.decode("utf-8", "replace").strip()
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        break
+                    chunk = json.loads(payload)
+                    for choice in chunk.get("choices") or []:
+                        delta_ids = choice.get("token_ids")
+                        if delta_ids is None and choice.get("text") and self._encode is not None:
+                            text.append(choice["text"])
+                        elif delta_ids:
+                            ids.extend(delta_ids)
+                        lp = choice.get("logprobs")
+                        if lp and lp.get("top_logprobs"):
+                            logprobs = [{int(k.split(":")[-1]) if k.split(":")[-1].isdigit() else k: v
+                                         for k, v in pos.items()} for pos in lp["top_logprobs"]]
+                        if r.stream and not first_sent and (ids or text):
+                            first_sent = True
+                            first = ids[:1] if ids else self._encode("".join(text))[:1]
+                            sink.on_first_token(r.tag, first)
+            if text and not ids:
+                ids = self._encode("".join(text)) if self._encode else []
+            if not ids:
+                raise RuntimeError(f"{ep.url} returned no tokens")
+            sink.on_complete(Completion(r.tag, ids, logprobs))
+        except Exception as exc:  # any transport or server failure is this sample's error
+            sink.on_error(r.tag, f"{type(exc).__name__}: {exc}")
+        finally:
+            ep.outstanding -= 1
+
+    def shutdown(self) -> None:
+        """Close the connections and stop the client loop."""
+        if not self._thread.is_alive():
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
+        except Exception:  # closing a session whose server died may fail; the loop stops anyway
+            log.debug("closing the HTTP session failed", exc_info=True)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
