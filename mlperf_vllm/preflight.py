@@ -127,7 +127,12 @@ def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> tu
     if tp > gpus:
         raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but {gpus} are visible.")
     if dp == 0:
-        dp = max(1, gpus // tp)
+        dp = 1  # one in-process replica (see below); several replicas run behind --backend openai
+    if dp > 1:
+        # vLLM's synchronous LLMEngine does not support data parallelism in one process (vLLM itself
+        # refuses LLM(data_parallel_size>1): it may hang). Its server does.
+        raise UsageError(f"--data-parallel-size {dp} is not supported in-process by vLLM; serve the replicas with "
+                         f"`vllm serve MODEL --data-parallel-size {dp}` and run with --backend openai --endpoint URL.")
     if tp * dp > gpus:
         raise UsageError(f"--tensor-parallel-size {tp} x --data-parallel-size {dp} needs {tp * dp} GPUs, "
                          f"but {gpus} are visible.")

@@ -160,3 +160,24 @@ def test_help_lists_every_seed_flag_with_a_description():
                  "--dataset", "--results-dir", "--keep-all", "--high-accuracy", "--max-model-len",
                  "--gpu-memory-utilization", "--extra-metrics"):
         assert flag in r.stdout, flag
+
+
+def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
+    from mlperf_vllm import preflight
+    from mlperf_vllm.cli import run_args
+    from mlperf_vllm.engines import vllm_engine
+    from mlperf_vllm.errors import UsageError
+
+    monkeypatch.setattr(vllm_engine, "cuda_device_count", lambda: 2)
+    model = preflight.ResolvedModel("m", None, {"hidden_size": 4096, "num_hidden_layers": 32,
+                                                "vocab_size": 128256, "intermediate_size": 14336}, False)
+
+    def cfg(*flags):
+        return run_args.parse(["--model", "m", *flags])[0]
+
+    assert preflight.resolve_parallelism(cfg(), model, "cuda") == (1, 1)
+    assert preflight.resolve_parallelism(cfg("--tensor-parallel-size", "2"), model, "cuda") == (2, 1)
+    with pytest.raises(UsageError, match="needs 4 GPUs, but 2 are visible"):
+        preflight.resolve_parallelism(cfg("--tensor-parallel-size", "4"), model, "cuda")
+    with pytest.raises(UsageError, match="vllm serve MODEL --data-parallel-size 2"):
+        preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, "cuda")
