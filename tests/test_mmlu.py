@@ -142,6 +142,10 @@ def test_files_written_with_a_fake_engine(tmp_path, capsys):
     assert (run_dir / "plots" / "score_by_subject.png").stat().st_size > 10000
     assert "**Accuracy: 100.00%**" in (run_dir / "report.md").read_text()
     assert "MMLU accuracy: 100.00%" in capsys.readouterr().out
+    (run_dir / "report.md").unlink()
+    from mlperf_vllm.cli import report_main
+    assert report_main.main([str(run_dir)]) == 0  # re-rendered as an MMLU report
+    assert "**Accuracy: 100.00%**" in (run_dir / "report.md").read_text()
 
 
 @pytest.mark.parametrize("args,message", [

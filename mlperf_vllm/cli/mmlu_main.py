@@ -138,6 +138,17 @@ def _plot(path: Path, results: dict[str, Any], title: str) -> None:
     plt.close(fig)
 
 
+def render_mmlu(run_dir: Path) -> None:
+    """(Re)write report.md and the plot of an MMLU run folder from its summary.json."""
+    summary = store.read_summary(run_dir)
+    if not summary or not summary.get("mmlu"):
+        raise ValueError(f"{run_dir} holds no finished MMLU results")
+    results, cfg = summary["mmlu"], summary["config"]
+    _plot(run_dir / "plots" / "score_by_subject.png", results,
+          f"MMLU {cfg['num_fewshot']}-shot by subject — {cfg['model_label']}")
+    write_text_atomic(run_dir / "report.md", _report(summary, results))
+
+
 def _prepare(a: argparse.Namespace) -> tuple[Any, Any, mdata.MMLUData, list[mdata.Question]]:
     _check(a)
     subjects = _subjects(a.subjects)
@@ -221,9 +232,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
                "validity": {}, "mmlu": results}
     write_json_atomic(run_dir / "summary.json", summary)
     if results:
-        _plot(run_dir / "plots" / "score_by_subject.png", results,
-              f"MMLU {a.num_fewshot}-shot by subject — {a.model}")
-        write_text_atomic(run_dir / "report.md", _report(summary, results))
+        render_mmlu(run_dir)
         o = results["overall"]
         print(f"MMLU accuracy: {o['accuracy']:.2f}% ({o['correct']:,}/{o['questions']:,}, {a.num_fewshot}-shot)")
         for d, v in results["by_domain"].items():

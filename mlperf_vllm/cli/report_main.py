@@ -55,8 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.run_dir is None:
             raise ValueError("give a run folder, --compare RUN_A RUN_B, or --rebuild-index")
+        if _load(args.run_dir).get("kind") == "mmlu":
+            from .mmlu_main import render_mmlu
+            render_mmlu(args.run_dir)
+            print(f"Report: {args.run_dir / 'report.md'}")
+            return EXIT_OK
         from ..report.render import render_run
-        _load(args.run_dir)
         made = render_run(args.run_dir)
         print(f"Report: {args.run_dir / 'report.md'} ({len(made)} plots)")
         return EXIT_OK
