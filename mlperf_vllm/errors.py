@@ -33,14 +33,3 @@ class DataError(BenchError):
 
     exit_code = EXIT_USAGE
 
-
-class RunFailed(BenchError):
-    """The engine or LoadGen failed while running."""
-
-    exit_code = EXIT_RUN_FAILED
-
-
-class Interrupted(BenchError):
-    """The user interrupted the run (SIGINT/SIGTERM)."""
-
-    exit_code = EXIT_INTERRUPTED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from . import rules
@@ -136,8 +135,3 @@ def last_offline_ceiling(ctx: Any) -> tuple[float, str] | None:
     """The newest Offline samples/s of the same model and engine settings (an upper bound for Server)."""
     from .runner import last_offline_samples_per_s
     return last_offline_samples_per_s(ctx.cfg)
-
-
-def search_dir(run_dir: Path) -> Path:
-    """Where probe logs go."""
-    return run_dir / "Search"

@@ -11,7 +11,6 @@ Fields the tool cannot know are "TODO".
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -175,9 +174,3 @@ def summary_lines(report: SubmissionReport) -> list[str]:
     lines += [f"  warning: {w}" for w in report.warnings]
     lines.append(f"  submission checker: {report.checker}")
     return lines
-
-
-def to_json(report: SubmissionReport) -> str:
-    """Machine-readable report."""
-    return json.dumps({"root": str(report.root), "entries": report.entries, "warnings": report.warnings,
-                       "checker": report.checker}, indent=2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -276,8 +275,3 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
     )
     return cfg, a
-
-
-def hf_token() -> str | None:
-    """The Hugging Face token from the environment (never written anywhere)."""
-    return os.environ.get("HF_TOKEN") or os.environ.get("HUGGINGFACE_HUB_TOKEN")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import rules
-from ..config import Category, Mode, Scenario
+from ..config import Mode, Scenario
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,3 @@ ABORT_WAIT_S = 5.0
 
 class LoadGenStillRunning(KeyboardInterrupt):
     """Interrupted, and LoadGen is still issuing its schedule: the process must exit without waiting."""
-
-
-def official_sample_count(category: Category) -> int:
-    """The data set size MLPerf checks for a category."""
-    return rules.DATASET_SIZE[category]
-
