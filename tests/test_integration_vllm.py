@@ -13,7 +13,7 @@ from .conftest import only_run_dir, run_python, run_tool
 
 pytestmark = pytest.mark.integration
 
-SECRETS = {"HF_TOKEN": "hf_plantedSecretValue1234567890abcd", "HUGGINGFACE_HUB_TOKEN": "hub-planted-token-777",
+SECRETS = {"HF_TOKEN": "planted-hf-token-value-1234567890", "HUGGINGFACE_HUB_TOKEN": "hub-planted-token-777",
            "OPENAI_API_KEY": "sk-planted-openai-key-42", "MY_SERVICE_SECRET": "planted-service-secret"}
 N = 32
 NEW_TOKENS = "32"
