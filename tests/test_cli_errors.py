@@ -34,6 +34,7 @@ CASES = [
     (["--user-conf", "/nonexistent/user.conf"], 2, "does not exist"),
     (["--accuracy-log", "x.json"], 2, "--mode accuracy"),
     (["--backend", "openai"], 2, "needs at least one --endpoint"),
+    (["--scenario", "interactive"], 2, "needs --server-target-qps"),
     (["--endpoint", "http://127.0.0.1:1"], 2, "is for --backend openai"),
     (["--backend", "openai", "--endpoint", "ftp://host"], 2, "http(s) URL"),
     (["--scenario", "server", "--server-target-qps", "auto"], 2, "earlier completed Offline run"),

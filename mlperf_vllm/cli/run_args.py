@@ -206,6 +206,12 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
     bad = [u for u in a.endpoint if not u.startswith(("http://", "https://"))]
     if bad:
         raise UsageError(f"--endpoint must be an http(s) URL, got {bad[0]!r}.")
+    if (scenario in (Scenario.SERVER, Scenario.INTERACTIVE) and a.server_target_qps is None and a.user_conf is None
+            and a.accuracy_log is None):
+        # LoadGen issues Server queries (accuracy ones too) on its schedule: mlperf.conf's placeholder of
+        # 1 QPS would make a 13368-sample accuracy test take 3.7 hours.
+        raise UsageError(f"--scenario {scenario.value} needs --server-target-qps (a number, auto or search) or a "
+                         "--user-conf that sets target_qps.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
     if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
