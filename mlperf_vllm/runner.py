@@ -111,8 +111,9 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
     sut = SystemUnderTest(engine, ctx.samples, stream=cfg.scenario.streams_tokens,
                           max_new_tokens=cfg.max_new_tokens, lg=lg)
     if cfg.target_qps_source == "search":
-        from .search_runner import confirm_or_step_down, last_offline_ceiling, run_search
-        settings.server_target_qps = run_search(ctx, settings, sut, lg, last_offline_ceiling(ctx), progress_enabled)
+        from .search_runner import confirm_or_step_down, run_search
+        ceiling = last_offline_samples_per_s(cfg)  # no Server rate can exceed Offline's
+        settings.server_target_qps = run_search(ctx, settings, sut, lg, ceiling, progress_enabled)
     for test in cfg.mode.tests:
         if test is Mode.PERFORMANCE and cfg.target_qps_source == "search":
             def run_perf(qps: float, sub: Path) -> dict[str, Any]:

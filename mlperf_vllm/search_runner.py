@@ -129,9 +129,3 @@ def confirm_or_step_down(ctx: Any, run_perf: Any, qps: float) -> None:
     raise NoValidQps(f"{ctx.cfg.scenario.display} search: the full run was not VALID at {qps:.4g} QPS after "
                      f"{CONFIRM_ATTEMPTS} attempts (the probes are shorter than the full run); lower "
                      "--server-target-qps by hand or lengthen the search.")
-
-
-def last_offline_ceiling(ctx: Any) -> tuple[float, str] | None:
-    """The newest Offline samples/s of the same model and engine settings (an upper bound for Server)."""
-    from .runner import last_offline_samples_per_s
-    return last_offline_samples_per_s(ctx.cfg)

@@ -100,7 +100,7 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
 
     ctx = runner.start(cfg, samples, ["run.py", *(argv if argv is not None else sys.argv[1:])])
     progress = sys.stderr.isatty()
-    status, code, hard_exit = "completed", None, False
+    status, code = "completed", None
     try:
         if cfg.accuracy_log is None:
             t0 = time.perf_counter()
@@ -121,8 +121,6 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
     except KeyboardInterrupt:
         interrupt.second_interrupt_exits()
         status, code = "interrupted", EXIT_INTERRUPTED
-        # LoadGen's C++ threads may still call into Python: leave through os._exit once all is written.
-        hard_exit = True
         log.warning("interrupted: the run stops here; its logs so far are kept in %s", ctx.run_dir)
         print(f"Interrupted: logs so far are kept in {ctx.run_dir} (press Ctrl-C again to exit at once).",
               file=sys.stderr)
@@ -140,7 +138,7 @@ def _run(cfg: RunConfig, samples: Any, tokenizer: Any, argv: Sequence[str] | Non
     _print_outcome(data, ctx.run_dir)
     for name in data.get("removed_runs", []):
         print(f"--keep-all 0: removed earlier run {name}")
-    if hard_exit:
+    if status == "interrupted":  # LoadGen's threads may still call into Python: leave via os._exit
         sys.stdout.flush()
         sys.stderr.flush()
         interrupt.exit_now()

@@ -53,7 +53,6 @@ class SystemUnderTest:
         self.completed = 0
         self.completed_tokens = 0
         self.errors: list[str] = []
-        self.submit_sizes: list[int] = []  # samples per engine submit (Offline: one call with all)
         self._pending: set[int] = set()  # response ids LoadGen still waits for
         self.aborted: str | None = None
 
@@ -75,7 +74,6 @@ class SystemUnderTest:
             for r in requests:
                 self._lg.QuerySamplesComplete([self._lg.QuerySampleResponse(r.tag, 0, 0, 0)])
             return
-        self.submit_sizes.append(len(requests))
         self._engine.submit(requests, self)
 
     def flush_queries(self) -> None:
@@ -147,7 +145,6 @@ class SystemUnderTest:
             self.completed = 0
             self.completed_tokens = 0
             self.errors = []
-            self.submit_sizes = []
             self._pending = set()
 
     def timing_rows(self) -> list[dict[str, float | int | str | None]]:
