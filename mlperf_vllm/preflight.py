@@ -104,39 +104,63 @@ def _weights_gib(config: dict[str, Any], bytes_per_param: float) -> float:
     return params * bytes_per_param / 1024**3
 
 
-def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> tuple[int, int]:
-    """(tensor_parallel_size, data_parallel_size); 0 means auto. TP > GPUs is refused."""
+@dataclass(frozen=True)
+class Parallelism:
+    """GPUs per replica (TP) and replicas (DP), with how they were chosen, for config.json and the report."""
+
+    tensor_parallel_size: int
+    data_parallel_size: int
+    note: str
+
+
+def check_gpu_count(tp: int, dp: int, device: str) -> None:
+    """TP x DP must fit the visible GPUs; on CPU, vLLM runs data-parallel replicas but no tensor parallelism."""
+    from .engines.vllm_engine import cuda_device_count
+
+    if device == "cpu":
+        if tp > 1:
+            raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but this is a CPU run (no GPU visible); "
+                             "use 1.")
+        return
+    gpus = cuda_device_count()
+    if tp * dp > gpus:
+        what = f"--tensor-parallel-size {tp} x --data-parallel-size {dp}" if dp > 1 else f"--tensor-parallel-size {tp}"
+        raise UsageError(f"{what} needs {tp * dp} GPUs, but {gpus} are visible; lower it or use auto.")
+
+
+def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> Parallelism:
+    """Resolve 0 (auto): TP = the smallest power of two whose share of the weights fits 80% of one GPU,
+    DP = as many replicas of that TP as the visible GPUs hold. Explicit sizes are checked against the GPUs."""
     from .engines.vllm_engine import cuda_device_count
 
     if device == "remote":  # the servers behind --endpoint decide their own parallelism
-        return 1, 1
-    gpus = cuda_device_count() if device == "cuda" else 1
+        return Parallelism(1, 1, "decided by the servers behind --endpoint")
     tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
+    notes = []
     if device == "cpu":
-        if (tp or 1) > 1 or (dp or 1) > 1:
-            n = max(tp or 1, 1) * max(dp or 1, 1)
-            raise UsageError(f"--tensor-parallel-size x --data-parallel-size needs {n} GPUs, but this is a CPU run "
-                             "(no GPU visible); use 1.")
-        return 1, 1
-    if tp == 0:  # auto: the smallest power of two whose share of the weights fits 80% of one GPU
-        per_gpu = _gpu_memory_gib()
-        need = _weights_gib(model.config, 1 if cfg.engine.quantization else 2)
-        tp = 1
-        while per_gpu and need / tp > 0.8 * per_gpu and tp * 2 <= gpus:
-            tp *= 2
-    if tp > gpus:
-        raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but {gpus} are visible.")
-    if dp == 0:
-        dp = 1  # one in-process replica (see below); several replicas run behind --backend openai
-    if dp > 1:
-        # vLLM's synchronous LLMEngine does not support data parallelism in one process (vLLM itself
-        # refuses LLM(data_parallel_size>1): it may hang). Its server does.
-        raise UsageError(f"--data-parallel-size {dp} is not supported in-process by vLLM; serve the replicas with "
-                         f"`vllm serve MODEL --data-parallel-size {dp}` and run with --backend openai --endpoint URL.")
-    if tp * dp > gpus:
-        raise UsageError(f"--tensor-parallel-size {tp} x --data-parallel-size {dp} needs {tp * dp} GPUs, "
-                         f"but {gpus} are visible.")
-    return tp, dp
+        gpus = 0
+        if tp == 0:
+            tp = 1
+            notes.append("TP auto: 1 (CPU)")
+        if dp == 0:
+            dp = 1
+            notes.append("DP auto: 1 (CPU)")
+    else:
+        gpus = cuda_device_count()
+        if tp == 0:
+            per_gpu = _gpu_memory_gib()
+            need = _weights_gib(model.config, 1 if cfg.engine.quantization else 2)
+            tp = 1
+            while per_gpu and need / tp > 0.8 * per_gpu and tp * 2 <= gpus:
+                tp *= 2
+            fits = f"{need:.0f} GiB of weights" + (f", {per_gpu:.0f} GiB per GPU" if per_gpu else "")
+            notes.append(f"TP auto: {tp} ({fits})")
+        if dp == 0:
+            dp = max(1, gpus // tp)
+            notes.append(f"DP auto: {dp} ({gpus} GPUs / TP {tp})")
+    check_gpu_count(tp, dp, device)
+    used = f"{tp * dp} of {gpus} GPUs" if device == "cuda" else "CPU" + (f", {dp} replicas sharing its cores" if dp > 1 else "")
+    return Parallelism(tp, dp, "; ".join([*notes, used]))
 
 
 def _gpu_memory_gib() -> float | None:
@@ -200,10 +224,11 @@ def check_results_dir(results_dir: Path) -> None:
 
 def finalize(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples, device: str) -> RunConfig:
     """The RunConfig with every 'auto' resolved, ready for config.json."""
-    tp, dp = resolve_parallelism(cfg, model, device)
-    engine = replace(cfg.engine, model=model.path, tokenizer=model.tokenizer, tensor_parallel_size=tp,
-                     data_parallel_size=dp, max_model_len=check_max_model_len(cfg, samples))
-    return replace(cfg, engine=engine, total_sample_count=len(samples))
+    par = resolve_parallelism(cfg, model, device)
+    engine = replace(cfg.engine, model=model.path, tokenizer=model.tokenizer,
+                     tensor_parallel_size=par.tensor_parallel_size, data_parallel_size=par.data_parallel_size,
+                     max_model_len=check_max_model_len(cfg, samples))
+    return replace(cfg, engine=engine, total_sample_count=len(samples), parallelism=par.note)
 
 
 def needs_tokenizer(cfg: RunConfig) -> bool:

@@ -53,9 +53,9 @@ class RunContext:
 
 
 def default_engine_factory(cfg: RunConfig) -> Engine:
-    """vLLM in-process."""
-    from .engines.vllm_engine import VllmEngine
-    return VllmEngine(cfg.engine)
+    """vLLM in-process (one replica, or vLLM's data parallelism over several)."""
+    from .engines.vllm_engine import start_vllm
+    return start_vllm(cfg.engine)
 
 
 def attach_run_log(run_dir: Path) -> logging.Handler:

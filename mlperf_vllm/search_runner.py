@@ -23,19 +23,29 @@ log = logging.getLogger(__name__)
 PROBE_MIN_QUERIES = 40  # at most; a low-QPS probe takes fewer so that it still lasts about the probe duration
 START_QPS = 2.0  # without an Offline ceiling: double from here
 CONFIRM_ATTEMPTS = 3
-# A probe whose TTFT climbs from its first to its last quarter by more than this share of the limit is
-# over capacity: its queue grows, and a full-length run would exceed the limit even if the probe did not.
-TTFT_GROWTH_SHARE = 0.25
+# A probe whose p50 TTFT or TPOT climbs from its first to its last quarter by more than this share of
+# the limit is over capacity: its queue (TTFT) or its batch (TPOT) keeps growing, and a full-length run
+# would exceed the limit even where the short probe did not.
+GROWTH_SHARE = 0.25
 
 
-def ttft_growth_ms(rows: list[dict[str, Any]]) -> float | None:
-    """Median TTFT of the last quarter of queries minus that of the first quarter (SUT clock, ms)."""
-    ttfts = [r["ttft_ms"] for r in sorted(rows, key=lambda r: r["issued_ms"]) if r.get("ttft_ms") is not None]
-    if len(ttfts) < 8:
+def growth_ms(rows: list[dict[str, Any]], key: str) -> float | None:
+    """Median of rows[key] over the last quarter of queries (by issue time) minus that of the first quarter."""
+    values = [r[key] for r in sorted(rows, key=lambda r: r["issued_ms"]) if r.get(key) is not None]
+    if len(values) < 8:
         return None
-    q = len(ttfts) // 4
-    early, late = sorted(ttfts[:q]), sorted(ttfts[-q:])
+    q = len(values) // 4
+    early, late = sorted(values[:q]), sorted(values[-q:])
     return late[len(late) // 2] - early[len(early) // 2]
+
+
+def over_capacity(rows: list[dict[str, Any]], limits: rules.TokenLatencyLimits) -> dict[str, float] | None:
+    """The TTFT/TPOT growths (ms) of a probe if either exceeds GROWTH_SHARE of its limit, else None."""
+    growth = {"ttft": growth_ms(rows, "ttft_ms"), "tpot": growth_ms(rows, "tpot_ms")}
+    limit = {"ttft": limits.ttft_ms, "tpot": limits.tpot_ms}
+    if any(g is not None and g > GROWTH_SHARE * limit[k] for k, g in growth.items()):
+        return {k: round(g, 3) for k, g in growth.items() if g is not None}
+    return None
 
 
 class NoValidQps(BenchError):
@@ -67,13 +77,13 @@ def _probe_fn(ctx: Any, settings: Any, sut: Any, lg: Any, limits: rules.TokenLat
              settings.sample_concatenate_permutation) = saved
         rec = logs.read_log_dir(out)
         ok, ttft, tpot = qs.passes(rec, limits.ttft_ms, limits.tpot_ms)
-        growth = ttft_growth_ms(sut.timing_rows())
-        overloaded = growth is not None and growth > TTFT_GROWTH_SHARE * limits.ttft_ms
+        rows = sut.timing_rows()
+        overloaded = over_capacity(rows, limits) is not None
         result = qs.ProbeResult(q, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], rec["num_errors"] or 0,
                                 ok and not overloaded, time.perf_counter() - t0, str(out.relative_to(ctx.run_dir)),
                                 overloaded=overloaded)
-        log.info("probe %d: %.4g QPS -> p99 TTFT %s ms, p99 TPOT %s ms, TTFT growth %s ms, %s", n[0], q, ttft, tpot,
-                 growth, result.verdict)
+        log.info("probe %d: %.4g QPS -> p99 TTFT %s ms, p99 TPOT %s ms, growth TTFT %s / TPOT %s ms, %s", n[0], q,
+                 ttft, tpot, growth_ms(rows, "ttft_ms"), growth_ms(rows, "tpot_ms"), result.verdict)
         return result
 
     return probe

@@ -19,7 +19,7 @@ CASES = [
     (["--total-sample-count", "many"], 2, "whole number"),
     (["--dataset-path", "/nonexistent/cnn_eval.json", "--dataset", "cnn_dailymail"], 2, "does not exist"),
     (["--tensor-parallel-size", "4"], 2, "needs 4 GPUs"),
-    (["--data-parallel-size", "2"], 2, "needs 2 GPUs"),
+    (["--data-parallel-size", "two"], 2, "whole number"),
     (["--max-model-len", "64"], 2, "smaller than the longest prompt"),
     (["--dataset", "synthetic", "--mode", "both"], 2, "--mode performance"),
     (["--gpu-memory-utilization", "1.5"], 2, "(0, 1]"),
@@ -176,12 +176,31 @@ def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
     def cfg(*flags):
         return run_args.parse(["--model", "m", *flags])[0]
 
-    assert preflight.resolve_parallelism(cfg(), model, "cuda") == (1, 1)
-    assert preflight.resolve_parallelism(cfg("--tensor-parallel-size", "2"), model, "cuda") == (2, 1)
+    monkeypatch.setattr(preflight, "_gpu_memory_gib", lambda: 140.0)
+
+    def par(*flags, m=model):
+        p = preflight.resolve_parallelism(cfg(*flags), m, "cuda")
+        return p.tensor_parallel_size, p.data_parallel_size, p.note
+
+    assert par()[:2] == (1, 1)
+    assert par("--tensor-parallel-size", "2") == (2, 1, "2 of 2 GPUs")
+    assert par("--data-parallel-size", "2") == (1, 2, "2 of 2 GPUs")
+    # auto: an 8B model fits one GPU, so one replica per GPU
+    assert par("--tensor-parallel-size", "auto", "--data-parallel-size", "auto") == \
+        (1, 2, "TP auto: 1 (16 GiB of weights, 140 GiB per GPU); DP auto: 2 (2 GPUs / TP 1); 2 of 2 GPUs")
+    # a 70B-shaped model in bf16 (~131 GiB) does not fit 80% of one GPU: TP 2, one replica
+    big = preflight.ResolvedModel("m", None, {"hidden_size": 8192, "num_hidden_layers": 80,
+                                              "vocab_size": 128256, "intermediate_size": 28672}, False)
+    assert par("--tensor-parallel-size", "auto", "--data-parallel-size", "auto", m=big)[:2] == (2, 1)
     with pytest.raises(UsageError, match="needs 4 GPUs, but 2 are visible"):
-        preflight.resolve_parallelism(cfg("--tensor-parallel-size", "4"), model, "cuda")
-    with pytest.raises(UsageError, match="vllm serve MODEL --data-parallel-size 2"):
-        preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, "cuda")
+        par("--tensor-parallel-size", "4")
+    with pytest.raises(UsageError, match="--data-parallel-size 3 needs 3 GPUs, but 2 are visible"):
+        par("--data-parallel-size", "3")
+    # on a CPU, vLLM runs data-parallel replicas (sharing the cores) but no tensor parallelism
+    cpu = preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, "cpu")
+    assert (cpu.tensor_parallel_size, cpu.data_parallel_size) == (1, 2)
+    with pytest.raises(UsageError, match="CPU run"):
+        preflight.resolve_parallelism(cfg("--tensor-parallel-size", "2"), model, "cpu")
 
 
 def test_preset_fills_only_what_was_not_given():

@@ -39,3 +39,23 @@ def test_run_py_on_cuda_with_dummy_weights(tmp_path, scenario, extra):
     assert summary["system"]["gpu"]["count"] >= 1 and summary["headline"]["value"] > 0
     assert r.returncode == 0
     print(f"{scenario}: {summary['headline']}")
+
+
+def _gpus() -> int:
+    import torch
+    return torch.cuda.device_count() if _cuda() else 0
+
+
+@pytest.mark.skipif(_gpus() < 2, reason="needs two CUDA GPUs")
+def test_data_parallel_auto_uses_every_gpu(tmp_path):
+    r = run_tool("run.py", "--model", MODEL, "--load-format", "dummy", "--dataset", "synthetic", "--mode",
+                 "performance", "--scenario", "offline", "--total-sample-count", "1000", "--min-duration", "0",
+                 "--max-model-len", "2668", "--data-parallel-size", "auto", "--tensor-parallel-size", "auto",
+                 "--enforce-eager", "--results-dir", str(tmp_path), timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr[-3000:]
+    summary = json.loads((only_run_dir(tmp_path) / "summary.json").read_text())
+    n = _gpus()
+    assert summary["config"]["engine"]["data_parallel_size"] == n
+    assert summary["config"]["parallelism"].endswith(f"{n} of {n} GPUs")
+    assert summary["validity"]["performance"] == "VALID"
+    print(f"DP={n}: {summary['headline']}")

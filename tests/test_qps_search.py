@@ -149,3 +149,21 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     passed = [p["qps"] for p in search["probes"] if p["passed"]]
     assert search["confirmed_qps"] <= max(passed)  # never above what a probe showed within limits
     assert ((tmp_path / "latest") / "plots" / "qps_search.png").is_file()
+
+
+def test_a_probe_whose_batch_keeps_growing_is_over_capacity():
+    from mlperf_vllm import rules, search_runner
+
+    limits = rules.TOKEN_LATENCY_LIMITS[rules.Scenario.SERVER]  # 2000 ms TTFT, 100 ms TPOT
+
+    def rows(ttft, tpot):
+        return [{"issued_ms": i * 10.0, "ttft_ms": ttft(i), "tpot_ms": tpot(i)} for i in range(40)]
+
+    steady = rows(lambda i: 150.0, lambda i: 30.0 + (i % 3))
+    assert search_runner.over_capacity(steady, limits) is None
+    # TTFT and TPOT well inside the limits, but TPOT climbs 30 -> 70 ms over the probe: the batch grows
+    batch_growing = rows(lambda i: 150.0, lambda i: 30.0 + i)
+    assert search_runner.over_capacity(batch_growing, limits) == {"ttft": 0.0, "tpot": 30.0}
+    queue_growing = rows(lambda i: 150.0 + 20 * i, lambda i: 30.0)
+    assert search_runner.over_capacity(queue_growing, limits)["ttft"] == 600.0
+    assert search_runner.over_capacity(rows(lambda i: 150.0, lambda i: None), limits) is None  # no TPOT data

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="bf16", choices=list(PRECISIONS), help="as in run.py")
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"], help="as in run.py")
     p.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica")
+    p.add_argument("--data-parallel-size", type=int, default=1,
+                   help="model replicas (vLLM data parallelism), each on its own GPUs")
     p.add_argument("--max-model-len", type=int, default=None, help="context length (default: longest prompt + 1)")
     p.add_argument("--gpu-memory-utilization", type=float, default=0.90, help="share of GPU memory vLLM may use")
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="where the run folder is written")
@@ -74,8 +76,10 @@ def _check(a: argparse.Namespace) -> None:
         raise UsageError(f"--total-limit must be at least 1, got {a.total_limit}.")
     if not 0 < a.gpu_memory_utilization <= 1:
         raise UsageError(f"--gpu-memory-utilization must be in (0, 1], got {a.gpu_memory_utilization}.")
-    if a.tensor_parallel_size < 1:
-        raise UsageError(f"--tensor-parallel-size must be at least 1, got {a.tensor_parallel_size}.")
+    for flag, value in (("--tensor-parallel-size", a.tensor_parallel_size),
+                        ("--data-parallel-size", a.data_parallel_size)):
+        if value < 1:
+            raise UsageError(f"{flag} must be at least 1, got {value}.")
 
 
 def _samples_csv(scored: Sequence[mev.Scored]) -> str:
@@ -162,7 +166,9 @@ def _prepare(a: argparse.Namespace) -> tuple[Any, Any, mdata.MMLUData, list[mdat
         data = mdata.load_hub(subjects)
     questions = mdata.stratified_limit(data.test, a.total_limit, a.seed)
     preflight.check_results_dir(a.results_dir)
-    return model, preflight.resolve_device(a.device, model), data, questions
+    device = preflight.resolve_device(a.device, model)
+    preflight.check_gpu_count(a.tensor_parallel_size, a.data_parallel_size, device)
+    return model, device, data, questions
 
 
 def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None = None) -> int:
@@ -187,6 +193,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
     dtype, quant, kv = PRECISIONS[a.precision]
     ecfg = EngineConfig(model=model.path, tokenizer=model.tokenizer, dtype=dtype, quantization=quant,
                         kv_cache_dtype=kv, tensor_parallel_size=a.tensor_parallel_size,
+                        data_parallel_size=a.data_parallel_size,
                         max_model_len=a.max_model_len or longest + 1, gpu_memory_utilization=a.gpu_memory_utilization)
     run_dir = store.new_run_dir(a.results_dir, "mmlu")
     attach_run_log(run_dir)
@@ -247,5 +254,5 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
 
 
 def _default_factory(cfg: EngineConfig) -> Engine:
-    from ..engines.vllm_engine import VllmEngine
-    return VllmEngine(cfg)
+    from ..engines.vllm_engine import start_vllm
+    return start_vllm(cfg)

@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
     g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
-    g.add_argument("--data-parallel-size", default="1", help="model replicas in this process: 1 (vLLM supports data parallelism in its server: see --backend openai)")
+    g.add_argument("--data-parallel-size", default="1",
+                   help="model replicas (vLLM data parallelism, one engine core per replica): N or auto (every GPU)")
     g.add_argument("--max-model-len", type=int, default=None,
                    help="context length the engine reserves per sequence (default: longest prompt + max new tokens)")
     g.add_argument("--gpu-memory-utilization", type=float, default=0.90,

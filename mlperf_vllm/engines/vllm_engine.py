@@ -26,11 +26,65 @@ CPU_KV_CACHE_BYTES = 256 * 1024**2  # ample for the demo model (512 bytes per to
 
 @dataclass
 class _State:
+    """One request in flight: its tokens so far, and whether its first token was reported."""
+
     request: GenerationRequest
     sink: CompletionSink
     token_ids: list[int] = field(default_factory=list)
     logprobs: list[dict[int, float]] | None = None
     first_sent: bool = False
+
+    def absorb(self, out: Any) -> None:
+        """Take one vLLM RequestOutput (a delta, or the final one) and report what it completes."""
+        seq = out.outputs[0]
+        self.token_ids.extend(seq.token_ids)
+        if seq.logprobs is not None:
+            if self.logprobs is None:
+                self.logprobs = []
+            self.logprobs.extend({tid: lp.logprob for tid, lp in pos.items()} for pos in seq.logprobs)
+        if self.request.stream and not self.first_sent and self.token_ids:
+            self.first_sent = True
+            self.sink.on_first_token(self.request.tag, list(self.token_ids))
+        if out.finished:
+            self.sink.on_complete(Completion(self.request.tag, self.token_ids, self.logprobs))
+
+
+def request_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions by which vLLM rejects one request (not the engine): ValueError in older releases,
+    VLLMClientError (not a ValueError) in newer ones."""
+    try:
+        from vllm.exceptions import VLLMClientError  # type: ignore[attr-defined]
+    except ImportError:
+        return (ValueError, TypeError)
+    return (ValueError, TypeError, VLLMClientError)
+
+
+class SamplingParamsFactory:
+    """vLLM SamplingParams for a GenerationRequest: greedy, MLPerf's token limits, ids only."""
+
+    def __init__(self) -> None:
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        self._cls = SamplingParams
+        self._kinds = (RequestOutputKind.DELTA, RequestOutputKind.FINAL_ONLY)
+        self._has_token_logprobs = "logprob_token_ids" in getattr(SamplingParams, "__struct_fields__", ()) or \
+            "logprob_token_ids" in getattr(SamplingParams, "__annotations__", {})
+
+    def __call__(self, r: GenerationRequest) -> Any:
+        extra: dict[str, Any] = {}
+        if r.choice_token_ids:
+            if self._has_token_logprobs:  # full-vocabulary log-probabilities of exactly these tokens
+                extra["logprob_token_ids"] = list(r.choice_token_ids)
+            else:
+                # Older vLLM: restrict sampling to the choices. The greedy pick is then the choice with the
+                # highest full-vocabulary log-probability (raw logprobs), which is what scoring needs.
+                extra.update(allowed_token_ids=list(r.choice_token_ids), logprobs=len(r.choice_token_ids))
+        return self._cls(
+            temperature=0.0, top_p=1.0, top_k=1,  # greedy, as MLPerf fixes it
+            max_tokens=r.max_new_tokens, min_tokens=r.min_new_tokens, detokenize=False,
+            output_kind=self._kinds[0] if r.stream else self._kinds[1], **extra,
+        )
 
 
 def cuda_device_count() -> int:
@@ -85,14 +139,11 @@ class VllmEngine:
         else:
             # In-process engine core: starts in ~2 s on CPU instead of ~30 s (no spawn).
             os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-        from vllm import EngineArgs, SamplingParams
-        from vllm.sampling_params import RequestOutputKind
+        from vllm import EngineArgs
         from vllm.v1.engine.llm_engine import LLMEngine
 
-        self._SamplingParams = SamplingParams
-        self._has_token_logprobs = "logprob_token_ids" in getattr(SamplingParams, "__struct_fields__", ()) or \
-            "logprob_token_ids" in getattr(SamplingParams, "__annotations__", {})
-        self._kinds = (RequestOutputKind.DELTA, RequestOutputKind.FINAL_ONLY)
+        self._params = SamplingParamsFactory()
+        self._rejected = request_errors()
         self.engine_args = engine_args_dict(cfg, on_gpu)
         self._owns_engine = llm_engine is None
         if llm_engine is None:
@@ -133,28 +184,13 @@ class VllmEngine:
             if shutdown is not None:
                 shutdown()
 
-    def _params(self, r: GenerationRequest) -> Any:
-        extra: dict[str, Any] = {}
-        if r.choice_token_ids:
-            if self._has_token_logprobs:  # full-vocabulary log-probabilities of exactly these tokens
-                extra["logprob_token_ids"] = list(r.choice_token_ids)
-            else:
-                # Older vLLM: restrict sampling to the choices. The greedy pick is then the choice with the
-                # highest full-vocabulary log-probability (raw logprobs), which is what scoring needs.
-                extra.update(allowed_token_ids=list(r.choice_token_ids), logprobs=len(r.choice_token_ids))
-        return self._SamplingParams(
-            temperature=0.0, top_p=1.0, top_k=1,  # greedy, as MLPerf fixes it
-            max_tokens=r.max_new_tokens, min_tokens=r.min_new_tokens, detokenize=False,
-            output_kind=self._kinds[0] if r.stream else self._kinds[1], **extra,
-        )
-
     def _add(self, request: GenerationRequest, sink: CompletionSink) -> None:
         rid = str(self._next_id)
         self._next_id += 1
         try:
             self._engine.add_request(rid, {"prompt_token_ids": list(request.prompt_token_ids)},
                                      self._params(request))
-        except (ValueError, TypeError) as exc:  # e.g. prompt longer than max_model_len
+        except self._rejected as exc:  # e.g. prompt longer than max_model_len
             sink.on_error(request.tag, f"rejected by vLLM: {exc}")
             return
         self._states[rid] = _State(request, sink)
@@ -191,15 +227,14 @@ class VllmEngine:
             state = self._states.get(out.request_id)
             if state is None:
                 continue
-            seq = out.outputs[0]
-            state.token_ids.extend(seq.token_ids)
-            if seq.logprobs is not None:
-                if state.logprobs is None:
-                    state.logprobs = []
-                state.logprobs.extend({tid: lp.logprob for tid, lp in pos.items()} for pos in seq.logprobs)
-            if state.request.stream and not state.first_sent and state.token_ids:
-                state.first_sent = True
-                state.sink.on_first_token(state.request.tag, list(state.token_ids))
             if out.finished:
                 del self._states[out.request_id]
-                state.sink.on_complete(Completion(state.request.tag, state.token_ids, state.logprobs))
+            state.absorb(out)
+
+
+def start_vllm(cfg: EngineConfig) -> Any:
+    """The in-process vLLM engine for cfg: LLMEngine for one replica, AsyncLLM for data parallelism."""
+    if cfg.data_parallel_size > 1:
+        from .vllm_async import VllmAsyncEngine
+        return VllmAsyncEngine(cfg)
+    return VllmEngine(cfg)

