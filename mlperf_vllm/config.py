@@ -118,6 +118,7 @@ class RunConfig:
     compliance_test06: bool = False
     endpoints: tuple[str, ...] = ()
     served_model_name: str | None = None
+    target_latency_source: str = "flag"  # SingleStream: flag, or measured on the engine before the test
     parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (filled in by preflight)
 
     @property

@@ -94,3 +94,7 @@ ROUND_SEEDS = {
     "v6.0": (2465351861681999779, 14276810075590677512, 3936089224930324775),
     "v6.1": (2085463073848966840, 2747215439041700203, 16159082839903944936),
 }
+
+# LoadGen (results.cc, early stopping for SingleStream's 90th percentile): "Need to process at least 64
+# queries for early stopping"; a shorter SingleStream run is INVALID however fast it is.
+SINGLESTREAM_EARLY_STOPPING_MIN_QUERIES = 64

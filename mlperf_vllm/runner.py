@@ -10,14 +10,16 @@ import csv
 import datetime as dt
 import io
 import logging
+import statistics
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__, rules
 from .config import Mode, RunConfig, Scenario
-from .engines.base import Engine
+from .engines.base import Engine, GenerationRequest, generate
 from .mlperf import accuracy as acc
 from .mlperf import harness, logs
 from .mlperf.dataset import Samples
@@ -30,6 +32,7 @@ from .results.secrets import RedactingFormatter
 log = logging.getLogger(__name__)
 
 EngineFactory = Callable[[RunConfig], Engine]
+LATENCY_PROBES = 5  # sequential queries timed to size a SingleStream run (after one warm-up query)
 
 
 @dataclass
@@ -105,6 +108,9 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
     """Run every LoadGen test of the mode on one engine and one TestSettings (one FromConfig call)."""
     import mlperf_loadgen as lg
 
+    if (ctx.cfg.scenario is Scenario.SINGLESTREAM and Mode.PERFORMANCE in ctx.cfg.mode.tests
+            and ctx.cfg.target_latency_ms is None and ctx.cfg.user_conf is None):
+        measure_expected_latency(ctx, engine)
     cfg = ctx.cfg
     model_name = rules.loadgen_model_name(cfg.category, cfg.scenario)
     settings = harness.make_settings(model_name, cfg.scenario, ctx.run_dir / "user.conf", lg)
@@ -126,6 +132,30 @@ def run_tests(ctx: RunContext, engine: Engine, progress_enabled: bool) -> None:
             _one_test(ctx, settings, sut, test, sub, lg, progress_enabled)
     if cfg.compliance_test06:
         run_test06(ctx, settings, sut, lg, progress_enabled)
+
+
+def measure_expected_latency(ctx: RunContext, engine: Engine) -> None:
+    """Set SingleStream's expected latency from a few sequential queries on the loaded engine.
+
+    LoadGen sizes a SingleStream run from it (at least 2 x min duration / latency queries, rounded up
+    past a multiple of the sample count); mlperf.conf's 10 ms placeholder would mean tens of thousands
+    of LLM queries. The first query warms up and is not counted. user.conf is rewritten before LoadGen
+    reads it, so the run folder holds exactly what LoadGen used.
+    """
+    cfg = ctx.cfg
+    prompts = ctx.samples.prompts
+    print("Measuring the per-query latency that sizes the SingleStream run ...", file=sys.stderr)
+    seconds = []
+    for i in range(LATENCY_PROBES + 1):
+        t0 = time.perf_counter()
+        generate(engine, [GenerationRequest(i, prompts[i % len(prompts)], max_new_tokens=cfg.max_new_tokens)])
+        seconds.append(time.perf_counter() - t0)
+    latency_ms = round(statistics.median(seconds[1:]) * 1000, 1)
+    ctx.cfg = replace(cfg, target_latency_ms=latency_ms,
+                      target_latency_source=f"measured: median of {LATENCY_PROBES} sequential queries before the test")
+    log.info("SingleStream expected latency %.1f ms (%s)", latency_ms, ctx.cfg.target_latency_source)
+    write_json_atomic(ctx.run_dir / "config.json", ctx.cfg.to_dict())
+    write_text_atomic(ctx.run_dir / "user.conf", user_conf_text(ctx.cfg))
 
 
 def run_test06(ctx: RunContext, settings: Any, sut: SystemUnderTest, lg: Any, progress_enabled: bool) -> None:

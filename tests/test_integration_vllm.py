@@ -141,6 +141,15 @@ def test_singlestream_edge(tmp_path):
     assert summary["loadgen_model"] == "llama3_1-8b-edge"
     assert summary["headline"]["name"] == "p90_latency_ms" and summary["headline"]["value"] > 0
     assert r.returncode == 0 and "Performance: VALID" in r.stdout
+    # No --singlestream-expected-latency-ms: measured on the engine, and that is what LoadGen read
+    cfg = summary["config"]
+    assert cfg["target_latency_source"].startswith("measured: median of 5 sequential queries")
+    latency_ms = cfg["target_latency_ms"]
+    assert 0 < latency_ms < 10_000
+    assert f"llama3_1-8b-edge.SingleStream.target_latency = {latency_ms:g}" in (run_dir / "user.conf").read_text()
+    d = _detail(run_dir / "Performance")
+    assert d.values["requested_single_stream_expected_latency_ns"] == pytest.approx(latency_ms * 1e6, rel=1e-6)
+    assert "| expected latency (SingleStream) |" in (run_dir / "report.md").read_text()
 
 
 def test_interactive_uses_the_interactive_limits(tmp_path):

@@ -50,7 +50,11 @@ def render_user_conf(req: UserConfRequest) -> str:
         # full set's 13368/5000 do in mlperf.conf. Not valid for submission.
         lines.append(f"# partial data set ({req.total_sample_count} of {req.official_sample_count} samples)")
         lines.append(f"{key}.performance_sample_count_override = {req.total_sample_count}")
-        lines.append(f"{key}.min_query_count = {req.total_sample_count}")
+        min_queries = req.total_sample_count
+        if req.scenario is Scenario.SINGLESTREAM:
+            # LoadGen's early-stopping estimate of the p90 latency needs at least this many queries.
+            min_queries = max(min_queries, rules.SINGLESTREAM_EARLY_STOPPING_MIN_QUERIES)
+        lines.append(f"{key}.min_query_count = {min_queries}")
     return "\n".join(lines) + "\n"
 
 

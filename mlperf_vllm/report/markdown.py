@@ -170,6 +170,9 @@ def _settings(s: dict[str, Any]) -> list[str]:
                                           f"{cfg.get('served_model_name')})" if cfg.get("endpoints") else "")),
         ("target QPS", f"{_fmt(cfg.get('target_qps') or (s.get('qps_search') or {}).get('confirmed_qps'))} "
                        f"({cfg.get('target_qps_source')})"),
+        *([("expected latency (SingleStream)", f"{_fmt(cfg.get('target_latency_ms'), 1)} ms "
+                                                  f"({cfg.get('target_latency_source')})")]
+          if cfg.get("scenario") == "singlestream" else []),
         ("min duration", "MLPerf default (600 s)" if cfg.get("min_duration_ms") is None
          else f"{cfg['min_duration_ms'] / 1000:g} s"),
         ("GPU", f"{gpu.get('count', 0)} x {gpu.get('model') or 'none (CPU)'}"),
