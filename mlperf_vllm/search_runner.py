@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from . import rules
@@ -110,32 +111,69 @@ def run_search(ctx: Any, settings: Any, sut: Any, lg: Any, ceiling: tuple[float,
 
 
 def confirm_or_step_down(ctx: Any, run_perf: Any, qps: float) -> None:
-    """Run the full performance test at qps; if it is not VALID, step down and try again (bounded).
+    """Run the full performance test at qps; step down while it is not VALID, climb back while it is.
 
     run_perf(qps, log_dir) runs the caller's performance test and returns its parsed record. After a
-    failed attempt the next QPS is at most (1 - tolerance) x the rate that attempt completed: an
-    overloaded run measures the engine's capacity.
+    failed attempt the next QPS is at most (1 - tolerance) x the rate that attempt completed (an
+    overloaded run measures the engine's capacity). After a VALID attempt below a failed one, if the
+    gap is wider than twice the tolerance and attempts remain, the midpoint is tried; if that fails,
+    the VALID run is put back. Performance/ always ends up holding the highest VALID run; every other
+    attempt is kept under Search/.
     """
-    step = max(2 * ctx.cfg.search_tolerance, 0.03)
+    tol = ctx.cfg.search_tolerance
+    step = max(2 * tol, 0.03)
+    final = ctx.run_dir / "Performance"
+    best: tuple[float, Path, dict[str, Any], Any, Any] | None = None  # qps, kept dir, record, timings, TestRun
+    failed_at: float | None = None
     for attempt in range(1, CONFIRM_ATTEMPTS + 1):
-        final = ctx.run_dir / "Performance"
         record = run_perf(qps, final)
         valid = bool(record.get("valid")) and not record.get("num_errors")
         ctx.search["confirmations"].append({"qps": qps, "valid": valid, "attempt": attempt,
                                             "result_validity": record.get("result_validity")})
         if valid:
-            ctx.search["confirmed_qps"] = qps
+            narrow = failed_at is None or (failed_at - qps) <= 2 * tol * failed_at
+            if narrow or attempt == CONFIRM_ATTEMPTS:
+                ctx.search["confirmed_qps"] = qps
+                return
+            kept = _set_aside(ctx, final, f"confirm-{attempt}-qps-{qps:.4g}-valid")
+            best = (qps, kept, record, ctx.timings.get(Mode.PERFORMANCE.value), ctx.tests[-1] if ctx.tests else None)
+            nxt = (qps + failed_at) / 2
+            log.info("confirmation at %.4g QPS VALID, below the failed %.4g QPS; trying %.4g QPS", qps, failed_at, nxt)
+            qps = nxt
+            continue
+        failed_at = qps if failed_at is None else min(failed_at, qps)
+        if best is not None:  # the climb failed: the VALID run below it is the result
+            _set_aside(ctx, final, f"confirm-{attempt}-qps-{qps:.4g}")
+            best_qps, kept, best_record, timings, test_run = best
+            kept.rename(final)
+            if test_run is not None:
+                test_run.log_dir = final
+            ctx.performance = best_record
+            if timings is not None:
+                ctx.timings[Mode.PERFORMANCE.value] = timings
+            ctx.search["confirmed_qps"] = best_qps
+            log.warning("confirmation at %.4g QPS not VALID; keeping the VALID run at %.4g QPS", qps, best_qps)
             return
         if attempt < CONFIRM_ATTEMPTS:
-            kept = ctx.run_dir / "Search" / f"confirm-{attempt}-qps-{qps:.4g}"
-            final.rename(kept)
+            _set_aside(ctx, final, f"confirm-{attempt}-qps-{qps:.4g}")
             completed = (record.get("throughput") or {}).get("completed_samples_per_s")
             nxt = qps * (1 - step)
             if completed:
-                nxt = min(nxt, (1 - ctx.cfg.search_tolerance) * completed)
+                nxt = min(nxt, (1 - tol) * completed)
             log.warning("confirmation at %.4g QPS not VALID; trying %.4g QPS", qps, nxt)
             qps = nxt
     ctx.search["confirmed_qps"] = None
     raise NoValidQps(f"{ctx.cfg.scenario.display} search: the full run was not VALID at {qps:.4g} QPS after "
                      f"{CONFIRM_ATTEMPTS} attempts (the probes are shorter than the full run); lower "
                      "--server-target-qps by hand or lengthen the search.")
+
+
+def _set_aside(ctx: Any, final: Path, name: str) -> Path:
+    """Move the last attempt's logs from Performance/ to Search/<name>, and point its TestRun there."""
+    kept = ctx.run_dir / "Search" / name
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    final.rename(kept)
+    for test_run in ctx.tests:
+        if test_run.log_dir == final:
+            test_run.log_dir = kept
+    return kept

@@ -167,3 +167,42 @@ def test_a_probe_whose_batch_keeps_growing_is_over_capacity():
     queue_growing = rows(lambda i: 150.0 + 20 * i, lambda i: 30.0)
     assert search_runner.over_capacity(queue_growing, limits)["ttft"] == 600.0
     assert search_runner.over_capacity(rows(lambda i: 150.0, lambda i: None), limits) is None  # no TPOT data
+
+
+@pytest.mark.parametrize("capacity,confirmed,validity", [
+    # step down to 0.98 x the completed rate (0.98 x 0.98 x capacity here), then try the midpoint
+    (54.0, pytest.approx((0.98 * 0.98 * 54.0 + 55.22) / 2), ["INVALID", "VALID", "VALID"]),  # the climb holds
+    (53.0, pytest.approx(0.98 * 0.98 * 53.0), ["INVALID", "VALID", "INVALID"]),  # it fails: back to the VALID
+    (60.0, 55.22, ["VALID"]),  # the search's pick holds at once
+])
+def test_full_runs_step_down_then_climb_back_and_keep_the_highest_valid(tmp_path, capacity, confirmed, validity):
+    """As on the H200: the search picked 55.22 QPS, the full run there was INVALID at ~52.9 completed."""
+    from types import SimpleNamespace
+
+    from mlperf_vllm import search_runner
+    from mlperf_vllm.config import Scenario
+    from mlperf_vllm.mlperf.harness import TestRun
+
+    ctx = SimpleNamespace(cfg=SimpleNamespace(search_tolerance=0.02, scenario=Scenario.SERVER), run_dir=tmp_path,
+                          search={"confirmations": []}, tests=[], timings={}, performance=None)
+
+    def run_perf(qps, log_dir):
+        log_dir.mkdir()
+        (log_dir / "qps.txt").write_text(str(qps))
+        ctx.tests.append(TestRun(Mode.PERFORMANCE, log_dir, 60.0, 100, []))
+        ctx.timings["performance"] = [{"qps": qps}]
+        valid = qps <= capacity
+        ctx.performance = {"valid": valid, "num_errors": 0, "result_validity": "VALID" if valid else "INVALID",
+                           "throughput": {"completed_samples_per_s": min(qps, 0.98 * capacity)}, "qps": qps}
+        return ctx.performance
+
+    search_runner.confirm_or_step_down(ctx, run_perf, 55.22)
+    assert [c["result_validity"] for c in ctx.search["confirmations"]] == validity
+    assert ctx.search["confirmed_qps"] == confirmed
+    final = tmp_path / "Performance"
+    assert float((final / "qps.txt").read_text()) == ctx.search["confirmed_qps"]  # Performance/ holds it
+    q = ctx.search["confirmed_qps"]
+    assert ctx.performance["qps"] == q and ctx.timings["performance"] == [{"qps": q}]
+    assert [t.log_dir for t in ctx.tests].count(final) == 1
+    kept = sorted(p.name for p in (tmp_path / "Search").iterdir()) if len(validity) > 1 else []
+    assert len(kept) == len(validity) - 1  # every other attempt is kept under Search/

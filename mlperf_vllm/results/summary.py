@@ -124,7 +124,9 @@ def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
     record = ctx.performance
     gate = (ctx.accuracy or {}).get("gate")
     accuracy_passed = None if gate is None else bool(gate["passed"])
-    sut_errors = sum(len(t.sut_errors) for t in ctx.tests if t.mode is Mode.PERFORMANCE)
+    # errors of the performance run whose logs are the result (not of attempts set aside by a search)
+    sut_errors = sum(len(t.sut_errors) for t in ctx.tests
+                     if t.mode is Mode.PERFORMANCE and t.log_dir.name == "Performance")
     reasons = validity_reasons(cfg, record, sut_errors)
     perf_verdict = None
     if record is not None:
