@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from ..config import EngineConfig
 from .base import CompletionSink, GenerationRequest
-from .vllm_engine import SamplingParamsFactory, _State, cuda_device_count, engine_args_dict, request_errors
+from .vllm_engine import SamplingParamsFactory, RequestState, cuda_device_count, engine_args_dict, request_errors
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class VllmAsyncEngine:
             task.add_done_callback(self._tasks.discard)
 
     async def _one(self, request: GenerationRequest, sink: CompletionSink) -> None:
-        state = _State(request, sink)
+        state = RequestState(request, sink)
         try:
             async for out in self._llm.generate({"prompt_token_ids": list(request.prompt_token_ids)},
                                                 self._params(request), request_id=str(next(self._ids))):

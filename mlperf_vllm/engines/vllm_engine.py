@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..config import EngineConfig
-from .base import Completion, CompletionSink, GenerationRequest
+from .base import Completion, CompletionSink, Engine, GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ CPU_KV_CACHE_BYTES = 256 * 1024**2  # ample for the demo model (512 bytes per to
 
 
 @dataclass
-class _State:
+class RequestState:
     """One request in flight: its tokens so far, and whether its first token was reported."""
 
     request: GenerationRequest
@@ -153,7 +153,7 @@ class VllmEngine:
         self.max_model_len: int = self._engine.model_config.max_model_len
         self._inbox: deque[tuple[GenerationRequest, CompletionSink]] = deque()
         self._cv = threading.Condition()
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, RequestState] = {}
         self._next_id = 0
         self._stopping = False
         self._dead: str | None = None
@@ -193,7 +193,7 @@ class VllmEngine:
         except self._rejected as exc:  # e.g. prompt longer than max_model_len
             sink.on_error(request.tag, f"rejected by vLLM: {exc}")
             return
-        self._states[rid] = _State(request, sink)
+        self._states[rid] = RequestState(request, sink)
 
     def _run(self) -> None:
         try:
@@ -232,7 +232,7 @@ class VllmEngine:
             state.absorb(out)
 
 
-def start_vllm(cfg: EngineConfig) -> Any:
+def start_vllm(cfg: EngineConfig) -> Engine:
     """The in-process vLLM engine for cfg: LLMEngine for one replica, AsyncLLM for data parallelism."""
     if cfg.data_parallel_size > 1:
         from .vllm_async import VllmAsyncEngine
