@@ -138,13 +138,7 @@ def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> Pa
     tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
     notes = []
     if device == "cpu":
-        gpus = 0
-        if tp == 0:
-            tp = 1
-            notes.append("TP auto: 1 (CPU)")
-        if dp == 0:
-            dp = 1
-            notes.append("DP auto: 1 (CPU)")
+        gpus, tp, dp = 0, tp or 1, dp or 1  # auto: one replica
     else:
         gpus = cuda_device_count()
         if tp == 0:

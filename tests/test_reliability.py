@@ -94,3 +94,26 @@ def test_sigterm_is_an_interrupt_too(tmp_path):
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+
+
+def test_the_async_engines_loop_runs_tasks_and_refuses_work_once_stopped():
+    import asyncio
+    import threading
+
+    from mlperf_vllm.engines.aio import LoopThread
+
+    aio = LoopThread("test-loop")
+    done = threading.Event()
+    seen = []
+
+    async def work(x):
+        await asyncio.sleep(0)
+        seen.append(x)
+        if len(seen) == 3:
+            done.set()
+
+    assert aio.spawn(work, [1, 2, 3]) and done.wait(5) and sorted(seen) == [1, 2, 3]
+    assert aio.run(asyncio.sleep(0, result="ok"), timeout=5) == "ok"
+    aio.stop()
+    assert aio.stopped and aio.spawn(work, [4]) is False  # a late submit fails at once instead of hanging
+    aio.stop()  # idempotent

@@ -9,15 +9,14 @@ dropped request becomes an engine error for that sample (LoadGen logs it), never
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from ..errors import UsageError
+from .aio import LoopThread
 from .base import Completion, CompletionSink, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -82,10 +81,8 @@ class OpenAIEngine:
         self.model = model
         self._encode = encode  # for servers that return text only
         self._endpoints = [_Endpoint(_base(u)) for u in endpoints]
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="openai-client", daemon=True)
-        self._thread.start()
-        self._session = asyncio.run_coroutine_threadsafe(self._open(max_connections), self._loop).result()
+        self._aio = LoopThread("openai-client")
+        self._session = self._aio.run(self._open(max_connections))
 
     async def _open(self, max_connections: int) -> Any:
         aiohttp = self._aiohttp
@@ -97,7 +94,9 @@ class OpenAIEngine:
     def submit(self, requests: Sequence[GenerationRequest], sink: CompletionSink) -> None:
         """Schedule every request on the client loop and return at once."""
         reqs = list(requests)
-        self._loop.call_soon_threadsafe(lambda: [self._loop.create_task(self._one(r, sink)) for r in reqs])
+        if not self._aio.spawn(lambda r: self._one(r, sink), reqs):
+            for r in reqs:
+                sink.on_error(r.tag, "the HTTP client is shut down")
 
     def _pick(self) -> _Endpoint:
         ep = min(self._endpoints, key=lambda e: e.outstanding)  # least outstanding requests
@@ -159,11 +158,10 @@ class OpenAIEngine:
 
     def shutdown(self) -> None:
         """Close the connections and stop the client loop."""
-        if not self._thread.is_alive():
+        if self._aio.stopped:
             return
         try:
-            asyncio.run_coroutine_threadsafe(self._session.close(), self._loop).result(timeout=5)
+            self._aio.run(self._session.close(), timeout=5)
         except Exception:  # closing a session whose server died may fail; the loop stops anyway
             log.debug("closing the HTTP session failed", exc_info=True)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+        self._aio.stop(timeout=5)

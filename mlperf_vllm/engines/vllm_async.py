@@ -15,10 +15,10 @@ import asyncio
 import itertools
 import logging
 import os
-import threading
 from typing import Any, Sequence
 
 from ..config import EngineConfig
+from .aio import LoopThread
 from .base import CompletionSink, GenerationRequest
 from .vllm_engine import SamplingParamsFactory, RequestState, cuda_device_count, engine_args_dict, request_errors
 
@@ -45,37 +45,25 @@ class VllmAsyncEngine:
         self._rejected = request_errors()
         self.engine_args = engine_args_dict(cfg, on_gpu)
         self._ids = itertools.count()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="vllm-async", daemon=True)
-        self._thread.start()
+        self._aio = LoopThread("vllm-async")
 
         async def start() -> Any:  # AsyncLLM wants a running loop for its output handler
             return AsyncLLM.from_engine_args(AsyncEngineArgs(**self.engine_args))
 
         log.info("starting vLLM AsyncLLM with %s", self.engine_args)
         try:
-            self._llm = asyncio.run_coroutine_threadsafe(start(), self._loop).result()
+            self._llm = self._aio.run(start())
         except BaseException:
-            self._stop_loop()
+            self._aio.stop()
             raise
         self.max_model_len: int = self._llm.model_config.max_model_len
 
     def submit(self, requests: Sequence[GenerationRequest], sink: CompletionSink) -> None:
         """Hand requests to the loop thread; returns at once."""
         batch = list(requests)
-        try:
-            self._loop.call_soon_threadsafe(self._start_all, batch, sink)
-        except RuntimeError:  # loop closed: the engine was shut down
+        if not self._aio.spawn(lambda r: self._one(r, sink), batch):
             for r in batch:
                 sink.on_error(r.tag, "vLLM engine is shut down")
-
-    def _start_all(self, batch: list[GenerationRequest], sink: CompletionSink) -> None:
-        for request in batch:
-            task = self._loop.create_task(self._one(request, sink))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     async def _one(self, request: GenerationRequest, sink: CompletionSink) -> None:
         state = RequestState(request, sink)
@@ -93,26 +81,16 @@ class VllmAsyncEngine:
 
     def shutdown(self) -> None:
         """Cancel what is in flight, stop the engine cores and the loop (idempotent)."""
-        if self._closed:
+        if self._aio.stopped:
             return
-        self._closed = True
 
         async def close() -> None:
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._aio.cancel_all()
             self._llm.shutdown(timeout=ENGINE_EXIT_TIMEOUT_S)
 
         try:
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=SHUTDOWN_TIMEOUT_S)
+            self._aio.run(close(), timeout=SHUTDOWN_TIMEOUT_S)
         except Exception:  # noqa: BLE001 - shutting down: report, never raise over the caller's own error
             log.exception("vLLM AsyncLLM shutdown failed")
         self._llm = None  # its __del__ would shut down again at interpreter exit, when vLLM's modules are gone
-        self._stop_loop()
-
-    def _stop_loop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=10)
-        if not self._thread.is_alive():
-            self._loop.close()
+        self._aio.stop()

@@ -27,7 +27,7 @@ class ProbeResult:
     passed: bool
     seconds: float
     log_dir: str = ""
-    overloaded: bool = False  # TTFT kept climbing through the probe: the queue grows at this rate
+    overloaded: bool = False  # TTFT or TPOT kept climbing through the probe: queue or batch grows at this rate
 
     @property
     def verdict(self) -> str:
