@@ -30,7 +30,8 @@ def offline_overhead(args: argparse.Namespace) -> dict[str, float]:
     from mlperf_vllm.cli.run_args import PRECISIONS
     from mlperf_vllm.config import EngineConfig, Mode
     from mlperf_vllm.demo import demo_dataset_path, demo_model_dir
-    from mlperf_vllm.engines.vllm_engine import VllmEngine, cuda_device_count, engine_args_dict
+    from mlperf_vllm.engines.vllm_common import cuda_device_count, engine_args_dict
+    from mlperf_vllm.engines.vllm_engine import VllmEngine
     from mlperf_vllm.mlperf import dataset as ds, harness, logs
     from mlperf_vllm.mlperf.sut import SystemUnderTest
 

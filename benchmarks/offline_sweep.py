@@ -35,7 +35,7 @@ def worker(spec: dict) -> dict:
 
     from mlperf_vllm.cli.run_args import PRECISIONS
     from mlperf_vllm.config import EngineConfig
-    from mlperf_vllm.engines.vllm_engine import cuda_device_count, engine_args_dict
+    from mlperf_vllm.engines.vllm_common import cuda_device_count, engine_args_dict
     from mlperf_vllm.mlperf import dataset as ds
 
     cfg = json.loads((Path(spec["model"]) / "config.json").read_text())

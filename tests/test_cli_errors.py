@@ -86,7 +86,7 @@ def test_report_bad_input(history, capsys, args, message):
 def test_report_on_a_folder_without_summary(history, capsys, tmp_path):
     (tmp_path / "half").mkdir()
     assert report_main.main([str(tmp_path / "half")]) == 2
-    assert "no readable summary.json" in capsys.readouterr().err
+    assert "no summary.json" in capsys.readouterr().err
 
 
 def test_dataset_not_in_official_format(tmp_path, capsys):
@@ -164,12 +164,12 @@ def test_help_lists_every_seed_flag_with_a_description():
 
 
 def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
-    from mlperf_vllm import preflight
+    from mlperf_vllm.config import Device
+    from mlperf_vllm.orchestrate import preflight
     from mlperf_vllm.cli import run_args
-    from mlperf_vllm.engines import vllm_engine
     from mlperf_vllm.errors import UsageError
 
-    monkeypatch.setattr(vllm_engine, "cuda_device_count", lambda: 2)
+    monkeypatch.setattr(preflight, "cuda_device_count", lambda: 2)
     model = preflight.ResolvedModel("m", None, {"hidden_size": 4096, "num_hidden_layers": 32,
                                                 "vocab_size": 128256, "intermediate_size": 14336}, False)
 
@@ -179,7 +179,7 @@ def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
     monkeypatch.setattr(preflight, "_gpu_memory_gib", lambda: 140.0)
 
     def par(*flags, m=model):
-        p = preflight.resolve_parallelism(cfg(*flags), m, "cuda")
+        p = preflight.resolve_parallelism(cfg(*flags), m, Device.CUDA)
         return p.tensor_parallel_size, p.data_parallel_size, p.note
 
     assert par()[:2] == (1, 1)
@@ -197,10 +197,10 @@ def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
     with pytest.raises(UsageError, match="--data-parallel-size 3 needs 3 GPUs, but 2 are visible"):
         par("--data-parallel-size", "3")
     # on a CPU, vLLM runs data-parallel replicas (sharing the cores) but no tensor parallelism
-    cpu = preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, "cpu")
+    cpu = preflight.resolve_parallelism(cfg("--data-parallel-size", "2"), model, Device.CPU)
     assert (cpu.tensor_parallel_size, cpu.data_parallel_size) == (1, 2)
     with pytest.raises(UsageError, match="CPU run"):
-        preflight.resolve_parallelism(cfg("--tensor-parallel-size", "2"), model, "cpu")
+        preflight.resolve_parallelism(cfg("--tensor-parallel-size", "2"), model, Device.CPU)
 
 
 def test_preset_fills_only_what_was_not_given():

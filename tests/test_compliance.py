@@ -70,13 +70,11 @@ def test_truncation_keeps_head_and_tail_and_appends_the_hash(tmp_path):
     acc = tmp_path / "accuracy.txt"
     acc.write_text("\nResults\n\n{'rouge1': '38.9', 'rouge2': '16.0', 'rougeL': '24.6', 'rougeLsum': '35.9', "
                    "'gen_len': 8167644, 'gen_num': 13368}\n")
-    out_log, out_txt = tmp_path / "sub" / "mlperf_log_accuracy.json", tmp_path / "sub" / "accuracy.txt"
-    digest = c.truncate_accuracy_log(log, acc, out_log, out_txt)
+    cut, txt, digest = c.truncate_accuracy_log(log, acc)
     assert digest == hashlib.sha256(full).hexdigest()
-    cut = out_log.read_bytes()
     assert len(cut) <= c.MAX_ACCURACY_LOG_SIZE
     assert cut.startswith(full[:4096]) and cut.endswith(full[-4096:]) and b"\n\n...\n\n" in cut
-    lines = out_txt.read_text().splitlines()
+    lines = txt.splitlines()
     assert re.match(r"^hash=([\w\d]+)$", lines[-1]) and lines[-1] == f"hash={digest}"
     assert log.read_bytes() == full  # the run's own log is never modified
 
@@ -103,25 +101,30 @@ def test_run_py_runs_and_verifies_test06_on_real_vllm(tmp_path):
     assert "**TEST06: PASS**" in (run_dir / "report.md").read_text()
 
 
-@pytest.fixture(scope="module")
-def demo_history(tmp_path_factory):
+@pytest.fixture(scope="module", params=["v6.1", "v5.1"])
+def demo_history(request, tmp_path_factory):
     from .conftest import run_tool
 
     results = tmp_path_factory.mktemp("history")
     r = run_tool("run.py", "--model", "demo", "--scenario", "offline", "--mode", "both", "--total-sample-count", "24",
-                 "--min-duration", "0", "--max-new-tokens", "16", "--compliance-test06", "--results-dir", str(results))
+                 "--min-duration", "0", "--max-new-tokens", "16", "--compliance-test06", "--results-dir", str(results),
+                 "--version", request.param)
     assert r.returncode in (0, 5), r.stderr[-2000:]
-    return results
+    return request.param, results
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("version", ["v6.1", "v5.1"])
-def test_submission_tree_from_demo_runs(demo_history, tmp_path, version, capsys):
+def test_submission_tree_from_demo_runs(demo_history, tmp_path, capsys):
     from mlperf_vllm.cli import run_main
 
+    version, demo_history = demo_history
+    other = "v6.0"
+    assert run_main.main(["--submission-dir", str(tmp_path / "other"), "--system-name", "1xCPU_demo",
+                          "--version", other, "--results-dir", str(demo_history)]) == 2
+    assert f"no completed --mode both run of round {other}" in capsys.readouterr().err  # rounds never mix
     out = tmp_path / "sub"
     assert run_main.main(["--submission-dir", str(out), "--system-name", "1xCPU_demo", "--submitter", "Org",
-                          "--version", version, "--results-dir", str(demo_history)]) == 0
+                          "--results-dir", str(demo_history)]) == 0  # the round of the runs
     printed = capsys.readouterr().out
     root = out / "closed" / "Org"
     scen = root / "results" / "1xCPU_demo" / "llama3.1-8b" / "Offline"

@@ -25,10 +25,10 @@ from mlperf_vllm.config import EngineConfig
 from mlperf_vllm.demo import demo_model_dir
 from mlperf_vllm.engines.base import CollectingSink, GenerationRequest, generate
 from mlperf_vllm.engines.vllm_async import VllmAsyncEngine
-from mlperf_vllm.engines.vllm_engine import start_vllm
+from mlperf_vllm.engines.factory import start_engine, vllm_spec
 
 out = {}
-e = start_vllm(EngineConfig(model=str(demo_model_dir()), dtype="bfloat16", max_model_len=1024, data_parallel_size=2))
+e = start_engine(vllm_spec(EngineConfig(model=str(demo_model_dir()), dtype="bfloat16", max_model_len=1024, data_parallel_size=2)))
 out["engine_class"] = type(e).__name__
 # Which replica vLLM's load balancer picks for each request (a spy on its DP client).
 client, picks = e._llm.engine_core, []

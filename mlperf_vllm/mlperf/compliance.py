@@ -19,7 +19,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import rules
-from ..results.atomic import write_bytes_atomic, write_text_atomic
 
 TEST06_AUDIT_CONFIG = """\
 # TEST06 (compliance/TEST06/audit.config): performance mode, 100 sampled outputs logged.
@@ -102,13 +101,11 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def truncate_accuracy_log(log_path: Path, accuracy_txt: Path, out_log: Path, out_txt: Path) -> str:
-    """Write the submission copies: accuracy.txt + `hash=` line, and the log cut to its first/last 4 KiB."""
+def truncate_accuracy_log(log_path: Path, accuracy_txt: Path) -> tuple[bytes, str, str]:
+    """The submission copies: the log cut to its first/last 4 KiB, accuracy.txt + `hash=` line, and the hash."""
     digest = file_sha256(log_path)
     text = accuracy_txt.read_text()
-    write_text_atomic(out_txt, text + ("" if text.endswith("\n") else "\n") + f"hash={digest}\n")
     data = log_path.read_bytes()
     if len(data) > MAX_ACCURACY_LOG_SIZE:
         data = data[:VIEWABLE_SIZE] + b"\n\n...\n\n" + data[-VIEWABLE_SIZE:]
-    write_bytes_atomic(out_log, data)
-    return digest
+    return data, text + ("" if text.endswith("\n") else "\n") + f"hash={digest}\n", digest

@@ -4,15 +4,145 @@ Pure logic over a probe function (QPS -> ProbeResult): bracket (start, double un
 halve while the first ones fail), then bisect until the bracket is within the tolerance. A known
 ceiling (the last Offline samples/s: no Server rate can exceed it) bounds the search. The result is
 only a candidate: the caller confirms it with a full LoadGen run before reporting it.
+
+A probe is judged on its steady state, not its start: at a load near capacity every request lasts
+seconds (128 tokens x 70 ms on an H200), and as the batch fills each request gets slower, so the ramp
+lasts several request latencies (on the H200, in-flight requests were still rising 2 latencies into
+a probe at a load the full run held). Only requests issued in the probe's second half count; the
+probe lasts STEADY_LATENCIES p90 latencies of that window (it is repeated longer when it did not);
+and a backlog that keeps growing through the window (in-flight requests rising by more than a share
+of the arrivals) is over capacity even while its latencies are within the limits.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 MAX_HALVINGS = 5  # a start 32x too high is still found; an engine failing at 1/32 of it cannot serve this limit
+STEADY_LATENCIES = 6.0  # a probe lasts at least this many p90 request latencies (of its steady window)
+INFLIGHT_GROWTH_LIMIT = 0.08  # in-flight requests rising by more than this share through the window: a backlog
+INFLIGHT_GROWTH_FLOOR = 3.0  # ... and by more than this many requests (small counts are noisy)
+PROBE_HEADROOM = 0.9  # a probe passes under this share of each limit: a full run's p99 sees a longer tail
+# Confirmation step after an INVALID full run, from how far its p99 missed the limit (m = p99 / limit).
+# TTFT explodes with queueing just past capacity: a small step, never above the rate the run completed
+# (fitted: H200 Server 57.6 QPS, m 2.1 -> 54.3; 56 and 55 QPS were VALID). TPOT grows with the batch,
+# smoothly: QPS scales as TPOT^0.66 near the limit (H200 Interactive, full runs of 13,368 samples:
+# 44.5 QPS 29.6 ms VALID, 46.6 QPS 30.6 ms, 48.75 QPS 34.4 ms, 52.34 QPS 37.9 ms), aiming at 97% of it.
+TTFT_STEP_BASE, TTFT_STEP_PER_LN_MISS = 0.015, 0.05
+TPOT_QPS_ELASTICITY = 0.66
+TPOT_TARGET_SHARE = 0.97
+MAX_STEP = 0.3
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """A probe after its ramp: requests issued in the window, their p99s, and whether a backlog grows."""
+
+    window_start_ms: float
+    requests: int
+    p99_ttft_ms: float | None
+    p99_tpot_ms: float | None
+    p90_latency_ms: float | None  # over the whole probe; sizes the next probe
+    inflight_early: float  # mean requests in flight over the window's first half
+    inflight_late: float  # ... and over its second half
+    long_enough: bool  # the probe lasted STEADY_LATENCIES p90 latencies of its window: the batch had filled
+
+    @property
+    def backlog_growing(self) -> bool:
+        grew = self.inflight_late - self.inflight_early
+        return grew > max(INFLIGHT_GROWTH_LIMIT * self.inflight_early, INFLIGHT_GROWTH_FLOOR)
+
+
+def _pct(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def _mean_inflight(spans: Sequence[tuple[float, float]], t0: float, t1: float, points: int = 40) -> float:
+    if t1 <= t0:
+        return 0.0
+    step = (t1 - t0) / points
+    total = 0
+    for k in range(points):
+        t = t0 + (k + 0.5) * step
+        total += sum(1 for a, b in spans if a <= t < b)
+    return total / points
+
+
+def steady_state(rows: Sequence[dict[str, Any]]) -> SteadyState | None:
+    """Judge a probe's SUT timing rows (issued_ms, ttft_ms, tpot_ms, latency_ms) after its ramp.
+
+    The window is the second half of the issue span. In-flight counts use the completion times; a
+    request still open when the probe's schedule ended counts as in flight until then.
+    """
+    if len(rows) < 8:
+        return None
+    issued = sorted(float(r["issued_ms"]) for r in rows)
+    end = issued[-1]
+    start = end / 2
+    window = [r for r in rows if float(r["issued_ms"]) >= start]
+    p90_latency = _pct([float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None], 0.90)
+    spans = [(float(r["issued_ms"]), float(r["issued_ms"]) + float(r["latency_ms"])
+              if r.get("latency_ms") is not None else math.inf) for r in rows]
+    mid = (start + end) / 2
+    return SteadyState(
+        window_start_ms=start, requests=len(window),
+        p99_ttft_ms=_pct([float(r["ttft_ms"]) for r in window if r.get("ttft_ms") is not None], 0.99),
+        p99_tpot_ms=_pct([float(r["tpot_ms"]) for r in window if r.get("tpot_ms") is not None], 0.99),
+        p90_latency_ms=p90_latency,
+        inflight_early=_mean_inflight(spans, start, mid), inflight_late=_mean_inflight(spans, mid, end),
+        long_enough=p90_latency is None or end >= STEADY_LATENCIES * p90_latency,
+    )
+
+
+def probe_seconds(minimum_s: float, maximum_s: float, p90_latency_ms: float | None) -> float:
+    """How long the next probe must last to reach its steady state, from the latency seen so far."""
+    need = STEADY_LATENCIES * (p90_latency_ms or 0.0) / 1000
+    return round(min(maximum_s, max(minimum_s, need)), 1)
+
+
+def failed_for_load(qps: float, record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float,
+                    tolerance: float) -> bool:
+    """Whether an INVALID full run failed for its load (latency over or near a limit, or it could not keep
+    up), which a lower QPS fixes; not e.g. for too few queries or a too-short duration."""
+    checks = record.get("validity_checks") or {}
+    if checks.get("perf_constraints_met") is False:
+        return True
+    near = [(record.get("ttft_ns") or {}).get("99.00"), (record.get("tpot_ns") or {}).get("99.00")]
+    limits = [ttft_limit_ms, tpot_limit_ms]
+    if any(v is not None and v / 1e6 > PROBE_HEADROOM * lim for v, lim in zip(near, limits)):
+        return True
+    completed = (record.get("throughput") or {}).get("completed_samples_per_s")
+    return bool(completed) and completed < (1 - 2 * tolerance) * qps and checks.get("early_stopping_met") is False
+
+
+def next_confirmation_qps(qps: float, record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float,
+                          tolerance: float) -> tuple[float, str]:
+    """The QPS to try after an INVALID full run at `qps`, and why: a step sized by how far it missed,
+    never above the rate the run actually completed (an overloaded run measures the capacity)."""
+    p99 = {"ttft": (record.get("ttft_ns") or {}).get("99.00"), "tpot": (record.get("tpot_ns") or {}).get("99.00")}
+    limit = {"ttft": ttft_limit_ms, "tpot": tpot_limit_ms}
+    misses = {k: (v / 1e6) / limit[k] for k, v in p99.items() if v is not None and limit[k]}
+    steps = {"ttft": TTFT_STEP_BASE + TTFT_STEP_PER_LN_MISS * math.log(misses["ttft"]) if misses.get("ttft", 0) > 1
+             else 0.0,
+             "tpot": 1 - (TPOT_TARGET_SHARE / misses["tpot"]) ** TPOT_QPS_ELASTICITY if misses.get("tpot", 0) > 1
+             else 0.0}
+    worst = max(steps, key=lambda k: steps[k])
+    step, why = 2 * tolerance, "not VALID"
+    if steps[worst] > 0:
+        step, why = steps[worst], f"p99 {worst.upper()} {misses[worst]:.2f}x its limit"
+    step = min(MAX_STEP, max(2 * tolerance, step))
+    nxt = qps * (1 - step)
+    completed = (record.get("throughput") or {}).get("completed_samples_per_s")
+    if completed and completed * (1 - tolerance) < nxt:
+        nxt = completed * (1 - tolerance)
+        why += f"; completed only {completed:.4g}/s"
+    return nxt, f"{why}: step {1 - nxt / qps:.1%}"
 
 
 @dataclass(frozen=True)
@@ -27,7 +157,11 @@ class ProbeResult:
     passed: bool
     seconds: float
     log_dir: str = ""
-    overloaded: bool = False  # TTFT or TPOT kept climbing through the probe: queue or batch grows at this rate
+    overloaded: bool = False  # the backlog grew through the steady window: the queue grows at this rate
+    steady_p99_ttft_ms: float | None = None
+    steady_p99_tpot_ms: float | None = None
+    inflight: tuple[float, float] | None = None  # mean in flight over the window's first and second half
+    probe_s: float | None = None  # the probe's minimum duration
 
     @property
     def verdict(self) -> str:
@@ -35,7 +169,7 @@ class ProbeResult:
             return "within limits"
         if self.errors:
             return "errors"
-        return "over capacity (TTFT or TPOT growing)" if self.overloaded else "over the limits"
+        return "over capacity (backlog growing)" if self.overloaded else "over the limits"
 
 
 @dataclass
@@ -118,3 +252,13 @@ def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: f
             hi = mid
     result.best_qps, result.lowest_failing_qps = lo, hi
     return result
+
+
+def climb_target(valid_qps: float, record: dict[str, Any], failed_qps: float, tpot_limit_ms: float) -> float:
+    """After a VALID full run below a failed one: the midpoint, but no higher than the TPOT model says
+    the VALID run leaves room for (TPOT grows smoothly with the load; TTFT gives no such warning)."""
+    target = (valid_qps + failed_qps) / 2
+    tpot = (record.get("tpot_ns") or {}).get("99.00")
+    if tpot:
+        target = min(target, valid_qps * (TPOT_TARGET_SHARE * tpot_limit_ms / (tpot / 1e6)) ** TPOT_QPS_ELASTICITY)
+    return target

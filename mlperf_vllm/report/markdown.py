@@ -169,7 +169,9 @@ def _settings(s: dict[str, Any]) -> list[str]:
         ("backend", cfg.get("backend") + (f" ({', '.join(cfg.get('endpoints') or [])}, model "
                                           f"{cfg.get('served_model_name')})" if cfg.get("endpoints") else "")),
         ("target QPS", f"{_fmt(cfg.get('target_qps') or (s.get('qps_search') or {}).get('confirmed_qps'))} "
-                       f"({cfg.get('target_qps_source')})"),
+                       f"({cfg.get('target_qps_note') or cfg.get('qps_policy') or cfg.get('target_qps_source')})"),
+        *([("FP8 path", cfg["fp8_path"])] if cfg.get("fp8_path") else []),
+        *([("preset", cfg["preset"])] if cfg.get("preset") else []),
         *([("expected latency (SingleStream)", f"{_fmt(cfg.get('target_latency_ms'), 1)} ms "
                                                   f"({cfg.get('target_latency_source')})")]
           if cfg.get("scenario") == "singlestream" else []),

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..results import store
 from ..results.atomic import write_text_atomic
+from ..results.record import RunSummary, read_summary
 from . import markdown, plots
 
 log = logging.getLogger(__name__)
@@ -31,34 +32,30 @@ def read_timings(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _history_points(run_dir: Path, s: dict[str, Any]) -> list[tuple[str, float]]:
-    cfg = s.get("config", {})
+def _history_points(run_dir: Path, s: RunSummary) -> list[tuple[str, float]]:
     points = []
     for entry in reversed(store.history(run_dir.parent)):
-        o = entry.summary or {}
-        c = o.get("config", {})
-        value = (o.get("headline") or {}).get("value")
-        if (entry.path.resolve() != run_dir.resolve() and o.get("status") == "completed" and value is not None
-                and c.get("category") == cfg.get("category") and c.get("scenario") == cfg.get("scenario")
-                and (o.get("headline") or {}).get("unit") == "tokens/s"):
-            points.append((entry.path.name[:15], float(value)))
+        o = entry.summary
+        if (o is not None and entry.path.resolve() != run_dir.resolve() and o.status == "completed"
+                and o.headline_value is not None and o.headline_unit == "tokens/s"
+                and o.category == s.category and o.scenario == s.scenario):
+            points.append((entry.path.name[:15], o.headline_value))
     points = points[-9:]
-    points.append(("this run", float(s["headline"]["value"])))
+    points.append(("this run", float(s.headline_value or 0.0)))
     return points
 
 
 def render_run(run_dir: Path) -> list[str]:
     """(Re)write report.md and the plots of one run; returns the plot file names."""
-    s = store.read_summary(run_dir)
-    if s is None:
-        raise FileNotFoundError(f"{run_dir} has no readable {store.SUMMARY_FILE}")
+    record = read_summary(run_dir)  # ForeignSummary (a ValueError) when it is not a run summary
+    s = record.data
     made: list[str] = []
     plot_dir = run_dir / "plots"
     cfg = s.get("config", {})
     title = f"{cfg.get('model_label')} · {cfg.get('category')} {cfg.get('scenario')}"
     head = s.get("headline") or {}
     if head.get("value") is not None and head.get("unit") == "tokens/s":
-        plots.throughput_history(plot_dir / "throughput.png", _history_points(run_dir, s), "output tokens/s",
+        plots.throughput_history(plot_dir / "throughput.png", _history_points(run_dir, record), "output tokens/s",
                                  f"Throughput, {title}")
         made.append("throughput.png")
     perf = (s.get("run") or {}).get("performance")

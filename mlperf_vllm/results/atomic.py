@@ -10,6 +10,17 @@ from typing import Any
 
 from .secrets import redact
 
+_UMASK: list[int] = []
+
+
+def _file_mode() -> int:
+    """0666 minus the process umask: what open() would give, so that atomic files read like LoadGen's own."""
+    if not _UMASK:
+        current = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(current)
+        _UMASK.append(current)
+    return 0o666 & ~_UMASK[0]
+
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write data to path via a temporary file in the same directory, fsync, then rename."""
@@ -17,6 +28,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode())  # mkstemp creates 0600; results are meant to be read by others
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -8,19 +8,18 @@ is written atomically, `latest` is swapped with a rename, and index.md is derive
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .atomic import write_text_atomic
+from .record import SUMMARY_FILE, ForeignSummary, RunSummary, read_summary
 
 log = logging.getLogger(__name__)
 
-SUMMARY_FILE = "summary.json"
 INDEX_FILE = "index.md"
 LATEST_LINK = "latest"
 
@@ -40,42 +39,52 @@ def new_run_dir(results_dir: Path, label: str, now: dt.datetime | None = None) -
     raise RuntimeError(f"could not create a unique run folder under {results_dir}")
 
 
-def read_summary(run_dir: Path) -> dict[str, Any] | None:
-    """A run's summary.json, or None when missing or unreadable."""
-    try:
-        return json.loads((run_dir / SUMMARY_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
 @dataclass(frozen=True)
 class RunEntry:
-    """One run folder of the history."""
+    """One run folder of the history: its summary, or why it has none we can read."""
 
     path: Path
-    summary: dict[str, Any] | None
+    summary: RunSummary | None
+    problem: str | None = None
 
     @property
     def started_at(self) -> str:
-        meta = (self.summary or {}).get("meta", {})
-        return str(meta.get("started_at") or self.path.name[:15])
+        return (self.summary.started_at if self.summary else "") or self.path.name[:15]
+
+
+def _looks_like_run(path: Path) -> bool:
+    return path.name[:8].isdigit() and path.name[8:9] == "-"
 
 
 def iter_runs(results_dir: Path) -> Iterator[RunEntry]:
-    """Every run folder (a directory with a summary.json or named like a run), any order."""
+    """Every run folder (a directory with a summary.json or named like a run), any order; never raises
+    for a folder's content: an unreadable or foreign summary is reported in RunEntry.problem."""
     if not results_dir.is_dir():
         return
     for child in results_dir.iterdir():
-        if child.is_symlink() or not child.is_dir() or child.name.startswith("."):
+        try:
+            if child.is_symlink() or not child.is_dir() or child.name.startswith("."):
+                continue
+        except OSError:
             continue
-        summary = read_summary(child)
-        if summary is not None or (child.name[:8].isdigit() and child.name[8:9] == "-"):
-            yield RunEntry(child, summary)
+        try:
+            yield RunEntry(child, read_summary(child))
+        except ForeignSummary as exc:
+            if (child / SUMMARY_FILE).exists() or _looks_like_run(child):
+                yield RunEntry(child, None, str(exc))
 
 
 def history(results_dir: Path) -> list[RunEntry]:
-    """Runs, newest first."""
+    """Runs, newest first (folders without a readable summary included, with their problem)."""
     return sorted(iter_runs(results_dir), key=lambda e: (e.started_at, e.path.name), reverse=True)
+
+
+def newest(results_dir: Path, where: Callable[[RunSummary], bool]) -> RunEntry | None:
+    """The newest run whose readable summary satisfies `where` (the one way to look a run up)."""
+    for entry in history(results_dir):
+        if entry.summary is not None and where(entry.summary):
+            return entry
+    return None
 
 
 def update_latest(results_dir: Path, run_dir: Path) -> None:
@@ -96,22 +105,19 @@ def _cell(value: Any) -> str:
 
 def index_row(entry: RunEntry) -> list[str]:
     """One index line: date, run, model, category, scenario, mode, headline, validity, accuracy."""
-    s = entry.summary or {}
-    cfg = s.get("config", {})
-    v = s.get("validity", {})
-    head = s.get("headline", {})
-    metric = f"{head['value']:,.2f} {head['unit']}" if head.get("value") is not None else None
-    status = s.get("status", "incomplete")
-    validity = v.get("performance") or None
-    if status != "completed":
-        validity = status.upper()
+    s = entry.summary
+    if s is None:
+        return [_cell(entry.path.name[:15]), _cell(entry.path.name), "–", "–", "–", "–", "–",
+                _cell(f"UNREADABLE: {entry.problem}"), "–"]
+    metric = f"{s.headline_value:,.2f} {s.headline_unit}" if s.headline_value is not None else None
+    validity = s.performance_verdict if s.status == "completed" else s.shown_status.upper()
     return [_cell(entry.started_at.replace("T", " ")[:19]), f"[{entry.path.name}]({entry.path.name}/report.md)",
-            _cell(cfg.get("model_label")), _cell(cfg.get("category")), _cell(cfg.get("scenario")),
-            _cell(cfg.get("mode")), _cell(metric), _cell(validity), _cell(v.get("accuracy"))]
+            _cell(s.model_label), _cell(s.category), _cell(s.scenario), _cell(s.mode), _cell(metric),
+            _cell(validity), _cell(s.accuracy_verdict)]
 
 
 def render_index(entries: list[RunEntry]) -> str:
-    """index.md: every run, newest first."""
+    """index.md: every run, newest first; folders without a readable summary are listed, not hidden."""
     lines = ["# Run history", "",
              "Newest first. Rebuild at any time with `python report.py --rebuild-index`.", "",
              "| date | run | model | category | scenario | mode | headline metric | validity | accuracy |",
@@ -123,12 +129,16 @@ def render_index(entries: list[RunEntry]) -> str:
 def rebuild_index(results_dir: Path) -> Path:
     """Rewrite index.md (and latest, if its target is gone) from the run folders."""
     entries = history(results_dir)
+    for entry in entries:
+        if entry.problem:
+            log.warning("index: %s skipped (%s)", entry.path.name, entry.problem)
     path = results_dir / INDEX_FILE
     results_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, render_index(entries))
     link = results_dir / LATEST_LINK
-    if entries and (not link.exists()):
-        update_latest(results_dir, entries[0].path)
+    readable = [e for e in entries if e.summary is not None]
+    if readable and not link.exists():
+        update_latest(results_dir, readable[0].path)
     return path
 
 
@@ -137,9 +147,8 @@ def remove_earlier_runs(results_dir: Path, keep: Path, category: str, scenario: 
     removed = []
     for entry in iter_runs(results_dir):
         if entry.path.resolve() == keep.resolve() or entry.summary is None:
-            continue
-        cfg = entry.summary.get("config", {})
-        if cfg.get("category") == category and cfg.get("scenario") == scenario:
+            continue  # a folder that is not ours is never deleted
+        if entry.summary.category == category and entry.summary.scenario == scenario:
             shutil.rmtree(entry.path)
             removed.append(entry.path)
     return removed

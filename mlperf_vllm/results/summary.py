@@ -5,15 +5,51 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import socket
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import rules
-from ..config import Mode, RunConfig, Scenario
-from ..mlperf.dataset import describe
+from ..config import Mode, QpsPolicy, RunConfig, Scenario
 
 SCHEMA_VERSION = 1
 _ENGINE_KEYS = ("model", "dtype", "quantization", "kv_cache_dtype", "tensor_parallel_size", "data_parallel_size",
                 "max_num_seqs", "max_num_batched_tokens", "enforce_eager", "load_format", "extra")
+# What bounds the rate a Server run can reach: the model, its numerics and the GPUs, not the scheduler knobs
+# that each scenario's preset tunes differently.
+_CEILING_KEYS = ("model", "dtype", "quantization", "kv_cache_dtype", "tensor_parallel_size", "data_parallel_size",
+                 "load_format")
+
+
+@dataclass(frozen=True)
+class TestRecord:
+    """One LoadGen test as the summary lists it."""
+
+    mode: Mode
+    log_dir: str  # relative to the run folder
+    seconds: float
+    samples_completed: int
+    engine_errors: int
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced so far; only the orchestrator assembles it, from the values its steps return."""
+
+    run_id: str
+    started_at: str
+    command: list[str]
+    dataset: dict[str, Any]
+    environment: dict[str, Any] = field(default_factory=dict)
+    engine_start_s: float | None = None
+    tests: list[TestRecord] = field(default_factory=list)
+    performance: dict[str, Any] | None = None  # LoadGen's parsed record of Performance/
+    accuracy: dict[str, Any] | None = None
+    timings: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    search: dict[str, Any] | None = None
+    compliance: dict[str, Any] | None = None
 
 
 def _digest(obj: Any) -> str:
@@ -24,6 +60,12 @@ def engine_digest(cfg: RunConfig) -> str:
     """Identifies 'the same model and engine settings' across runs (for --server-target-qps auto)."""
     e = cfg.engine.to_dict()
     return _digest({k: e.get(k) for k in _ENGINE_KEYS} | {"max_new_tokens": cfg.max_new_tokens})
+
+
+def ceiling_digest(cfg: RunConfig) -> str:
+    """Identifies runs whose Offline rate bounds this run's Server rate (same model, numerics and GPUs)."""
+    e = cfg.engine.to_dict()
+    return _digest({k: e.get(k) for k in _CEILING_KEYS} | {"max_new_tokens": cfg.max_new_tokens})
 
 
 def _ms(ns: Any) -> float | None:
@@ -118,45 +160,50 @@ def headline(cfg: RunConfig, record: dict[str, Any] | None) -> dict[str, Any]:
     return h
 
 
-def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
-    """The whole summary for a RunContext (see runner.RunContext)."""
-    cfg: RunConfig = ctx.cfg
-    record = ctx.performance
-    gate = (ctx.accuracy or {}).get("gate")
+def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> dict[str, Any]:
+    """The whole summary of a run from its configuration and what it produced."""
+    record = out.performance
+    gate = (out.accuracy or {}).get("gate")
     accuracy_passed = None if gate is None else bool(gate["passed"])
-    # errors of the performance run whose logs are the result (not of attempts set aside by a search)
-    sut_errors = sum(len(t.sut_errors) for t in ctx.tests
-                     if t.mode is Mode.PERFORMANCE and t.log_dir.name == "Performance")
+    # errors of the performance run whose logs are the result (not of attempts kept under Search/)
+    sut_errors = sum(t.engine_errors for t in out.tests if t.mode is Mode.PERFORMANCE and t.log_dir == "Performance")
     reasons = validity_reasons(cfg, record, sut_errors)
     perf_verdict = None
     if record is not None:
         perf_verdict = "VALID" if record.get("valid") and not reasons else "INVALID"
     blockers = submission_blockers(cfg, record, accuracy_passed)
-    t06 = (ctx.compliance or {}).get("TEST06")
+    t06 = (out.compliance or {}).get("TEST06")
     if t06 is not None and not t06["passed"]:
         blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
     tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
-              "engine_errors": len(t.sut_errors), "log_dir": t.log_dir.name} for t in ctx.tests]
+              "engine_errors": t.engine_errors, "log_dir": t.log_dir} for t in out.tests]
+    notes = list(out.notes)
+    if cfg.qps_policy is QpsPolicy.AUTO:
+        notes.append(f"target QPS is a guess ({cfg.target_qps_note}), not a measured maximum: "
+                     "--server-target-qps search finds one")
     return {
         "schema_version": SCHEMA_VERSION,
         "status": status,
-        "meta": {"run_id": ctx.run_dir.name, "started_at": ctx.started_at,
+        "kind": "benchmark",
+        "meta": {"run_id": out.run_id, "started_at": out.started_at,
                  "updated_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                 "tool_version": tool_version, "command": ctx.command},
-        "system": ctx.environment,
+                 "tool_version": tool_version, "command": out.command, "host": socket.gethostname(),
+                 "pid": os.getpid()},
+        "system": out.environment,
         "config": cfg.to_dict(),
         "config_digest": _digest(cfg.to_dict()),
         "engine_digest": engine_digest(cfg),
+        "ceiling_digest": ceiling_digest(cfg),
         "loadgen_model": rules.loadgen_model_name(cfg.category, cfg.scenario),
-        "dataset": describe(ctx.samples),
-        "engine_start_s": ctx.engine_start_s,
+        "dataset": out.dataset,
+        "engine_start_s": out.engine_start_s,
         "tests": tests,
         "headline": headline(cfg, record),
         "run": {
             "performance": performance_section(cfg, record),
-            "accuracy": None if ctx.accuracy is None else {
-                "rouge": {k: ctx.accuracy["scores"][k] for k in rules.ROUGE_KEYS},
-                "gen_len": ctx.accuracy["scores"]["gen_len"], "gen_num": ctx.accuracy["scores"]["gen_num"],
+            "accuracy": None if out.accuracy is None else {
+                "rouge": {k: out.accuracy["scores"][k] for k in rules.ROUGE_KEYS},
+                "gen_len": out.accuracy["scores"]["gen_len"], "gen_num": out.accuracy["scores"]["gen_num"],
                 "gate": gate},
         },
         "validity": {
@@ -168,14 +215,12 @@ def build(ctx: Any, status: str, tool_version: str) -> dict[str, Any]:
             "not_submittable_because": blockers,
         },
         "limits": _limits(cfg),
-        "qps_search": ctx.search,
-        "compliance": ctx.compliance,
-        "sut_timing_stats": {k: sut_timing_stats(v) for k, v in ctx.timings.items()} if cfg.extra_metrics else None,
-        "notes": list(ctx.notes) + ([f"target QPS is a guess ({cfg.target_qps_source}), not a measured "
-                                     "maximum: --server-target-qps search finds one"]
-                                    if cfg.target_qps_source.startswith("auto") else []),
+        "qps_search": out.search,
+        "compliance": out.compliance,
+        "sut_timing_stats": {k: sut_timing_stats(v) for k, v in out.timings.items()} if cfg.extra_metrics else None,
+        "notes": notes,
         "paths": {"performance_logs": "Performance" if record else None,
-                  "accuracy_logs": "Accuracy" if ctx.accuracy else None,
+                  "accuracy_logs": "Accuracy" if out.accuracy else None,
                   "report": "report.md", "plots": "plots", "run_log": "run.log"},
     }
 

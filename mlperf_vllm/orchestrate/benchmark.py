@@ -1,0 +1,251 @@
+"""One run of run.py, start to end, in one place: plan -> run folder -> engine -> LoadGen tests (or the
+QPS search and its confirmation) -> accuracy scored -> summary, report, history.
+
+Each step returns what it measured; only `run` records it (in a RunOutcome) and writes the files. The
+model load is never inside a timer; LoadGen's logs are the numbers; the run folder is created only
+after every check that needs no engine has passed, and config.json and user.conf are written once,
+when every value in them is known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import __version__, rules
+from ..config import Backend, Mode
+from ..engines.base import Engine
+from ..engines.factory import (
+    EngineFactory,
+    EngineSpec,
+    openai_spec,
+    start_engine,
+    vllm_spec,
+)
+from ..mlperf import harness, logs
+from ..mlperf.dataset import describe
+from ..mlperf.sut import SystemUnderTest
+from ..results import environment, store
+from ..results import summary as summ
+from ..results.atomic import write_json_atomic, write_text_atomic
+from ..results.folder import attach_run_log, write_timings_csv
+from . import plan as planning
+from . import search
+from .loadgen_tests import run_one, run_test06, score_accuracy
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended: its status, exit code (None: from the verdict), folder and summary."""
+
+    status: str
+    code: int | None
+    run_dir: Path
+    summary: dict[str, Any]
+    removed_runs: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
+    """What to start for this plan: in-process vLLM, or the HTTP client of --backend openai."""
+    cfg = plan.cfg
+    if cfg.backend is Backend.OPENAI:
+        encode = (lambda text: tokenizer.encode(text, add_special_tokens=False)) if tokenizer is not None else None
+        return openai_spec(cfg.engine, cfg.endpoints, cfg.served_model_name or cfg.model_label, encode)
+    return vllm_spec(cfg.engine)
+
+
+def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
+    """config.json and user.conf: written once, when every value in them is known."""
+    write_json_atomic(run_dir / "config.json", plan.cfg.to_dict())
+    write_text_atomic(run_dir / "user.conf", planning.user_conf_text(plan.cfg))
+
+
+class Measurement:
+    """The LoadGen part of a run on a started engine; returns the final plan, fills the outcome."""
+
+    def __init__(self, plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, progress: bool) -> None:
+        self.plan, self.run_dir, self.outcome, self.progress = plan, run_dir, outcome, progress
+
+    def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
+        o, cfg = self.outcome, self.plan.cfg
+        o.tests.append(summ.TestRecord(test.mode, test.log_dir.relative_to(self.run_dir).as_posix(), test.seconds,
+                                       test.samples_completed, len(test.sut_errors)))
+        o.timings[test.mode.value] = timings
+        if test.mode is Mode.PERFORMANCE or cfg.extra_metrics:
+            write_timings_csv(test.log_dir / "sut_timings.csv", timings)
+        if record is not None:
+            o.performance = record
+
+    def run(self, engine: Engine) -> planning.RunPlan:
+        import mlperf_loadgen as lg
+
+        plan = self.plan
+        if plan.measures_latency_on_engine:
+            print("Measuring the per-query latency that sizes the SingleStream run ...", file=sys.stderr)
+            plan = plan.with_latency(planning.measure_latency_ms(engine, plan.samples, plan.cfg.max_new_tokens),
+                                     planning.LATENCY_NOTE)
+            log.info("SingleStream expected latency %.1f ms (%s)", plan.cfg.target_latency_ms,
+                     plan.cfg.target_latency_source)
+        cfg = plan.cfg
+        model_name = rules.loadgen_model_name(cfg.category, cfg.scenario)
+        sut = SystemUnderTest(engine, plan.samples, stream=cfg.scenario.streams_tokens,
+                              max_new_tokens=cfg.max_new_tokens, lg=lg)
+        tests = list(cfg.mode.tests)
+        if plan.searches_qps:
+            # LoadGen reads its settings once; the QPS is the search's to decide, so the base file it
+            # reads holds none, and the run's user.conf is written when the QPS is final.
+            with tempfile.TemporaryDirectory(prefix="mlperf-base-conf-") as tmp:
+                base = Path(tmp) / "user.conf"
+                base.write_text(planning.user_conf_text(cfg))
+                settings = harness.make_settings(model_name, cfg.scenario, base, lg)
+            plan = self.search_and_confirm(plan, settings, sut, lg)
+            tests.remove(Mode.PERFORMANCE)  # done: the chosen attempt is Performance/
+        else:
+            write_plan(self.run_dir, plan)
+            settings = harness.make_settings(model_name, cfg.scenario, self.run_dir / "user.conf", lg)
+        self.plan = plan
+        for test in tests:
+            sub = self.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
+            run, timings, record = run_one(settings, sut, test, sub, len(plan.samples), plan.cfg.scenario, lg,
+                                           self.progress)
+            self.record(run, timings, record)
+        if cfg.compliance_test06:
+            self.outcome.compliance = run_test06(self.run_dir, settings, sut, len(plan.samples), lg, self.progress)
+        return plan
+
+    def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,
+                           lg: Any) -> planning.RunPlan:
+        cfg = plan.cfg
+        limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
+        runner = search.LoadGenRunner(
+            cfg, self.run_dir, settings, sut, lg, len(plan.samples),
+            lambda q: planning.user_conf_text(plan.with_target_qps(q, "").cfg), self.progress)
+        ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
+        start = search.start_qps(ceiling)
+        result = search.run_search(runner, start, ceiling)
+        record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
+                                     "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
+                                     "confirmations": [], "confirmed_qps": None}
+        self.outcome.search = record
+        if result.best_qps is None:
+            raise search.no_valid_probe(cfg, result, start)
+        confirmation = search.confirm(runner, result.best_qps)
+        record["confirmations"] = confirmation.to_dict()
+        for attempt in confirmation.attempts:  # every attempt's test, as it ran (under Search/)
+            self.outcome.tests.append(summ.TestRecord(Mode.PERFORMANCE, attempt.log_dir.relative_to(
+                self.run_dir).as_posix(), attempt.test.seconds, attempt.test.samples_completed,
+                len(attempt.test.sut_errors)))
+        chosen = confirmation.chosen
+        if chosen is None:
+            self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
+            raise search.no_valid_run(cfg, confirmation)
+        record["confirmed_qps"] = chosen.qps
+        final = self.run_dir / "Performance"
+        chosen.log_dir.rename(final)
+        self.outcome.tests = [t for t in self.outcome.tests if t.log_dir != f"{search.SEARCH_DIR}/{chosen.log_dir.name}"]
+        chosen.test.log_dir = final
+        self.record(chosen.test, chosen.timings, chosen.record)
+        plan = plan.with_target_qps(chosen.qps, f"search: confirmed by the full run {len(confirmation.attempts)} "
+                                                f"of {len(confirmation.attempts)}")
+        write_plan(self.run_dir, plan)
+        return plan
+
+
+def _new_outcome(plan: planning.RunPlan, run_dir: Path, command: list[str]) -> summ.RunOutcome:
+    return summ.RunOutcome(run_dir.name, dt.datetime.now().astimezone().isoformat(timespec="seconds"), command,
+                           describe(plan.samples))
+
+
+def write_summary(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, status: str) -> dict[str, Any]:
+    data = summ.build(plan.cfg, outcome, status=status, tool_version=__version__)
+    write_json_atomic(run_dir / store.SUMMARY_FILE, data)
+    return data
+
+
+def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome]:
+    """Create the run folder and write what is known before the engine starts."""
+    cfg = plan.cfg
+    run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+    attach_run_log(run_dir)
+    log.info("run folder %s", run_dir)
+    outcome = _new_outcome(plan, run_dir, command)
+    outcome.environment = environment.collect()
+    write_json_atomic(run_dir / "environment.json", outcome.environment)
+    write_summary(plan, run_dir, outcome, status="running")
+    return run_dir, outcome
+
+
+def finish(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, status: str,
+           render: Callable[[Path], Any]) -> tuple[dict[str, Any], list[str]]:
+    """Final summary, report and plots; then latest and the index (and --keep-all 0 clean-up)."""
+    data = write_summary(plan, run_dir, outcome, status)
+    try:
+        render(run_dir)
+    except Exception:  # a broken plot must never lose the run: summary.json is already written
+        log.exception("rendering the report failed; `python report.py %s` re-renders it", run_dir)
+    results_dir = plan.cfg.results_dir
+    store.update_latest(results_dir, run_dir)
+    removed: list[str] = []
+    if not plan.cfg.keep_all and status == "completed":
+        for path in store.remove_earlier_runs(results_dir, run_dir, plan.cfg.category.value, plan.cfg.scenario.value):
+            log.info("--keep-all 0: removed earlier run %s", path)
+            removed.append(path.name)
+    store.rebuild_index(results_dir)
+    return data, removed
+
+
+def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory: EngineFactory | None,
+            on_interrupt: Callable[[], None], advise: Callable[[BaseException, Path], str]) -> RunResult:
+    """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report."""
+    from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, BenchError
+    from ..report.render import render_run
+
+    cfg = plan.cfg
+    run_dir, outcome = start(plan, command)
+    progress = sys.stderr.isatty()
+    status, code, error = "completed", None, None
+    measurement = Measurement(plan, run_dir, outcome, progress)
+    try:
+        if cfg.accuracy_log is None:
+            t0 = time.perf_counter()
+            print(f"Connecting to {len(cfg.endpoints)} endpoint(s) ..." if cfg.backend is Backend.OPENAI
+                  else f"Starting the engine ({cfg.model_label}) ...", file=sys.stderr)
+            engine = (factory or start_engine)(engine_spec(plan, tokenizer))
+            outcome.engine_start_s = round(time.perf_counter() - t0, 3)
+            try:
+                plan = measurement.run(engine)
+            finally:
+                plan = measurement.plan
+                engine.shutdown()
+            acc_log = run_dir / "Accuracy" / logs.ACCURACY_FILE
+        else:
+            write_plan(run_dir, plan)
+            acc_log = cfg.accuracy_log
+            outcome.notes.append(f"accuracy scored from an existing log: {cfg.accuracy_log}")
+        if cfg.mode is not Mode.PERFORMANCE:
+            outcome.accuracy = score_accuracy(run_dir, plan, acc_log, tokenizer, progress)
+    except KeyboardInterrupt:
+        on_interrupt()
+        status, code = "interrupted", EXIT_INTERRUPTED
+        log.warning("interrupted: the run stops here; its logs so far are kept in %s", run_dir)
+    except BenchError as exc:
+        status, code, error = "failed", exc.exit_code, str(exc)
+        log.exception("run failed")
+    except Exception as exc:  # the run folder keeps what was done; the traceback goes to run.log
+        status, code = "failed", EXIT_RUN_FAILED
+        log.exception("run failed")
+        error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
+    if not (run_dir / "config.json").exists():  # the run ended before its values were final
+        write_plan(run_dir, plan)
+    data, removed = finish(plan, run_dir, outcome, status, render_run)
+    return RunResult(status, code, run_dir, data, removed, error)
+

@@ -1,0 +1,42 @@
+"""Named engine settings measured best on a GPU class, per scenario (BENCHMARKS.md has the sweeps).
+
+Values are run.py flag destinations; `engine_args` are vLLM EngineArgs fields (as --engine-arg).
+A flag or --engine-arg given on the command line always wins over the preset.
+
+Why scenarios differ: Offline wants the largest steps the GPU runs efficiently (throughput only);
+Server must keep p99 TTFT under 2 s, so the step budget must still admit new prompts under load;
+Interactive's 30 ms p99 TPOT bounds how many prefill tokens may share a decode step, so its step
+budget is small and long prompts are split across steps (vLLM's long_prefill_token_threshold).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Scenario
+
+_H200_COMMON: dict[str, Any] = {"precision": "fp8", "gpu_memory_utilization": 0.92}
+
+PRESETS: dict[str, dict[Scenario, dict[str, Any]]] = {
+    "h200-fp8": {
+        Scenario.OFFLINE: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
+        Scenario.SERVER: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
+        Scenario.INTERACTIVE: {**_H200_COMMON, "max_num_batched_tokens": 2048, "max_num_seqs": 256},
+        Scenario.SINGLESTREAM: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
+    },
+}
+
+
+def preset_settings(name: str, scenario: Scenario) -> dict[str, Any]:
+    """The flag values preset `name` gives `scenario` (engine_args as a dict under that key)."""
+    return dict(PRESETS[name][scenario])
+
+
+def describe(name: str) -> str:
+    """One line per scenario, for --help and the README."""
+    parts = []
+    for scenario, values in PRESETS[name].items():
+        bits = [f"{k}={v}" for k, v in values.items() if k not in _H200_COMMON and k != "engine_args"]
+        bits += [f"{k}={v}" for k, v in (values.get("engine_args") or {}).items()]
+        parts.append(f"{scenario.value}: {', '.join(bits) or 'defaults'}")
+    return "; ".join(parts)
