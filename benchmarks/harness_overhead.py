@@ -32,7 +32,8 @@ def offline_overhead(args: argparse.Namespace) -> dict[str, float]:
     from mlperf_vllm.demo import demo_dataset_path, demo_model_dir
     from mlperf_vllm.engines.vllm_common import cuda_device_count, engine_args_dict
     from mlperf_vllm.engines.vllm_engine import VllmEngine
-    from mlperf_vllm.mlperf import dataset as ds, harness, logs
+    from mlperf_vllm.mlperf import dataset as ds
+    from mlperf_vllm.mlperf import harness, logs
     from mlperf_vllm.mlperf.sut import SystemUnderTest
 
     if args.model == "demo":
@@ -92,7 +93,8 @@ def server_ceiling(qps_list: list[float], seconds: float) -> list[dict[str, floa
 
     from mlperf_vllm.config import Mode
     from mlperf_vllm.engines.fake import InstantEngine
-    from mlperf_vllm.mlperf import dataset as ds, harness, logs
+    from mlperf_vllm.mlperf import dataset as ds
+    from mlperf_vllm.mlperf import harness, logs
     from mlperf_vllm.mlperf.sut import SystemUnderTest
 
     samples = ds.synthetic(13368, 32000, 1)

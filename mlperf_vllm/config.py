@@ -145,6 +145,7 @@ class RunConfig:
     compliance_test06: bool = False
     endpoints: tuple[str, ...] = ()
     served_model_name: str | None = None
+    stall_timeout_s: float = 30.0  # --backend openai: no data from any open request this long = server stalled
     target_latency_source: str = "flag"  # SingleStream: flag, or measured on the engine before the test
     parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (resolved by the plan)
     preset: str | None = None  # --preset name, when one filled the engine settings

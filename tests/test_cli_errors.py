@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
-
-import hashlib
 
 from mlperf_vllm.cli import report_main, run_main
 
@@ -164,10 +163,10 @@ def test_help_lists_every_seed_flag_with_a_description():
 
 
 def test_parallelism_on_gpus_is_checked_before_the_engine(monkeypatch):
-    from mlperf_vllm.config import Device
-    from mlperf_vllm.orchestrate import preflight
     from mlperf_vllm.cli import run_args
+    from mlperf_vllm.config import Device
     from mlperf_vllm.errors import UsageError
+    from mlperf_vllm.orchestrate import preflight
 
     monkeypatch.setattr(preflight, "cuda_device_count", lambda: 2)
     model = preflight.ResolvedModel("m", None, {"hidden_size": 4096, "num_hidden_layers": 32,

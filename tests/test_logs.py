@@ -103,3 +103,10 @@ def test_truncated_detail_log_is_an_error(tmp_path):
     (tmp_path / logs.DETAIL_FILE).write_text(":::MLLOG {\"key\": \"trunc")
     with pytest.raises(logs.LogParseError, match="no LoadGen records"):
         logs.read_log_dir(tmp_path)
+
+
+def test_util_logs_refuses_files_that_are_not_loadgen_logs(tmp_path, capsys):
+    (tmp_path / "mlperf_log_summary.txt").write_text("hello: world\nnot a log\n")
+    assert util_logs_main.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "contain no LoadGen records" in err and len(err.splitlines()) == 1

@@ -181,3 +181,35 @@ def test_real_vllm_demo_run(tmp_path):
         assert row["prediction"] == "ABCD"[lps.index(max(lps))]
     overall = json.loads((run_dir / "overall.json").read_text())
     assert overall["correct"] == sum(r["correct"] == "1" for r in rows)
+
+
+@pytest.mark.parametrize("bad_row,message", [
+    ('"Short row?",A,B,C\n', "row 2: 4 columns instead of 6"),
+    ('"What?",w,x,y,z,Z\n', "row 2: answer 'Z' is not one of A-D or 0-3"),
+])
+def test_malformed_mmlu_csv_is_refused_with_file_and_row(tmp_path, capsys, bad_row, message):
+    d = mdata.demo_questions(per_subject=2)
+    mdata.write_csv_layout(d, tmp_path / "csv")
+    path = tmp_path / "csv" / "data" / "test" / "anatomy_test.csv"
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + bad_row + "".join(lines[1:]))
+    assert _run(tmp_path, "--data-path", str(tmp_path / "csv"), "--subjects", "anatomy") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and str(path) in err and message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_seed_switch_forms_work(tmp_path, capsys):
+    """The seed README's `mmlu.py ... --details 1` and the bare switches."""
+    d = mdata.demo_questions()
+    qs = mdata.stratified_limit(d.test, 57, seed=1234)
+    factory = lambda cfg: LetterEngine(lambda i: qs[i].answer)  # noqa: E731
+    for extra in (["--details", "1", "--keep-all", "1", "--extra-metrics", "1"], ["--details", "--extra-metrics"]):
+        assert _run(tmp_path, "--total-limit", "57", *extra, factory=factory) == 0
+        out = capsys.readouterr().out
+        assert "    anatomy: " in out  # the per-subject table
+        summary = json.loads(((tmp_path / "r" / "latest") / "summary.json").read_text())
+        assert set(summary["mmlu"]["latency_ms"]) == {"p50", "p90", "p99", "mean"}
+    assert _run(tmp_path, "--total-limit", "57", "--keep-all", "0", factory=factory) == 0
+    assert "--keep-all 0: removed earlier run" in capsys.readouterr().out
+    assert len([p for p in (tmp_path / "r").iterdir() if p.is_dir() and not p.is_symlink()]) == 1

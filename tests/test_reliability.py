@@ -117,3 +117,43 @@ def test_the_async_engines_loop_runs_tasks_and_refuses_work_once_stopped():
     aio.stop()
     assert aio.stopped and aio.spawn(work, [4]) is False  # a late submit fails at once instead of hanging
     aio.stop()  # idempotent
+
+
+@pytest.mark.integration
+def test_an_interrupt_swallowed_during_the_engine_start_still_stops_the_run_within_10_s(tmp_path):
+    """As when Ctrl-C lands in a finalizer inside vLLM's start-up ("Exception ignored in ... __del__")."""
+    results = tmp_path / "results"
+    code = f"""
+import sys, time
+from mlperf_vllm.cli.run_main import main
+
+def swallowing_start(spec):
+    print("engine starting", file=sys.stderr, flush=True)
+    t0 = time.time()
+    while time.time() - t0 < 120:
+        try:
+            time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass  # swallowed, like an exception raised inside __del__
+    raise SystemExit("the interrupt was ignored")
+
+sys.exit(main(["--model", "demo", "--scenario", "offline", "--mode", "performance", "--total-sample-count", "8",
+               "--results-dir", {str(results)!r}], engine_factory=swallowing_start))
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, start_new_session=True)
+    t0 = time.time()
+    while not list(results.glob("*/summary.json")):
+        assert proc.poll() is None and time.time() - t0 < 120, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    t0 = time.time()
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert time.time() - t0 < 10 + 5  # the grace (8 s) plus a loaded machine's slack
+    assert proc.returncode == 130, err[-2000:]
+    assert "leaving now" in err and "Traceback" not in err
+    run_dir = next(p for p in results.iterdir() if p.is_dir() and not p.is_symlink())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and (run_dir / "config.json").is_file()
+    assert "| INTERRUPTED |" in (results / "index.md").read_text()

@@ -6,7 +6,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
+import threading
 from typing import Any
+
+from .. import interrupts
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +49,27 @@ def exit_now(*_: Any) -> None:
     os._exit(130)
 
 
-def _raise_interrupt(*_: Any) -> None:
+def _watchdog() -> None:
+    if interrupts.settled(interrupts.GRACE_S):
+        return
+    log.warning("the interrupt was not taken up within %.0f s (swallowed inside the engine start?); "
+                "leaving now", interrupts.GRACE_S)
+    print("Interrupted: leaving now (the engine did not stop in time).", file=sys.stderr)
+    interrupts.say_last_words()
+    exit_now()
+
+
+def _interrupt(*_: Any) -> None:
+    """Ctrl-C or SIGTERM: record it, make sure the process leaves within the grace time, and raise."""
+    if interrupts.request():
+        threading.Thread(target=_watchdog, name="interrupt-watchdog", daemon=True).start()
     raise KeyboardInterrupt
 
 
 def install() -> None:
-    """SIGTERM behaves like Ctrl-C (KeyboardInterrupt in the main thread)."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread, and are recorded (interrupts.py)."""
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def second_interrupt_exits() -> None:

@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--endpoint", action="append", default=[], metavar="URL",
                    help="with --backend openai: a server's base URL, e.g. http://host:8000 (repeat for several; "
                         "requests go to the least busy)")
+    g.add_argument("--stall-timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="with --backend openai: fail the open requests when no server sends anything for this long")
     g.add_argument("--served-model-name", default=None,
                    help="with --backend openai: the model name the servers list in /v1/models (default: --model)")
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
@@ -243,6 +245,8 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
                          "--user-conf that sets target_qps.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
+    if a.stall_timeout <= 0:
+        raise UsageError(f"--stall-timeout must be positive seconds, got {a.stall_timeout}.")
     if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
         raise UsageError("--search-budget-min and --search-probe-duration must be positive, "
                          "--search-tolerance in (0, 0.5).")
@@ -324,6 +328,7 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
         search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
+        stall_timeout_s=a.stall_timeout,
     )
     return cfg, a.device
 

@@ -48,6 +48,13 @@ class LoopThread:
             self.loop.call_soon_threadsafe(start)
         return True
 
+    def cancel_running(self) -> int:
+        """Cancel every task started by spawn (call on the loop); returns how many."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
     async def cancel_all(self) -> None:
         """Cancel every task still running and wait until they have unwound (call on the loop)."""
         for task in list(self._tasks):

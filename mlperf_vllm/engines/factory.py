@@ -28,6 +28,7 @@ class EngineSpec:
     endpoints: tuple[str, ...] = ()
     served_model_name: str = ""
     encode: Callable[[str], list[int]] | None = field(default=None, compare=False)  # for text-only servers
+    stall_timeout_s: float = 30.0
 
 
 EngineFactory = Callable[[EngineSpec], Engine]
@@ -42,7 +43,7 @@ def start_engine(spec: EngineSpec) -> Engine:
     """Start (or connect to) the engine of spec."""
     if spec.backend is Backend.OPENAI:
         cls = _load(ENGINES[(Backend.OPENAI, False)])
-        return cls(spec.endpoints, spec.served_model_name, encode=spec.encode)
+        return cls(spec.endpoints, spec.served_model_name, encode=spec.encode, stall_timeout_s=spec.stall_timeout_s)
     cls = _load(ENGINES[(Backend.VLLM, spec.engine.data_parallel_size > 1)])
     return cls(spec.engine)
 
@@ -53,6 +54,6 @@ def vllm_spec(engine: EngineConfig) -> EngineSpec:
 
 
 def openai_spec(engine: EngineConfig, endpoints: Sequence[str], model: str,
-                encode: Callable[[str], list[int]] | None) -> EngineSpec:
+                encode: Callable[[str], list[int]] | None, stall_timeout_s: float = 30.0) -> EngineSpec:
     """The spec of the HTTP client for OpenAI-compatible servers."""
-    return EngineSpec(Backend.OPENAI, engine, tuple(endpoints), model, encode)
+    return EngineSpec(Backend.OPENAI, engine, tuple(endpoints), model, encode, stall_timeout_s)

@@ -5,13 +5,22 @@ settings; the first streamed chunk that carries tokens is the first token. Token
 the stream (`return_token_ids`, vLLM) or, from servers that only return text, are re-encoded with
 the local tokenizer. Requests go to the endpoint with the fewest outstanding requests. A failed or
 dropped request becomes an engine error for that sample (LoadGen logs it), never a hang.
+
+Keep-alive: uvicorn (behind `vllm serve`) closes an idle connection after 5 s; a client that reuses
+it just then gets "Server disconnected" before the server ever saw the request. Idle connections
+are therefore dropped after KEEPALIVE_S, and a request that failed before any response header
+arrived (never processed) is sent again, at most RETRIES times; one that got an answer never is.
+A server that sends nothing on any stream for `stall_timeout_s` while requests are outstanding is
+stalled: every outstanding request fails with that reason, instead of waiting for socket timeouts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -22,7 +31,14 @@ from .base import Completion, CompletionSink, GenerationRequest
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 300.0  # between two chunks of one stream; a dead server fails much sooner
+READ_TIMEOUT_S = 300.0  # between two chunks of one stream; the stall watchdog fails a dead server sooner
+KEEPALIVE_S = 3.0  # below uvicorn's default --timeout-keep-alive (5 s)
+RETRIES = 2  # for a request the server never began to answer (stale keep-alive connection)
+STALL_TIMEOUT_S = 30.0
+
+
+class _NotAnswered(Exception):
+    """The connection failed before any response header: the server never processed the request."""
 
 
 def api_key() -> str | None:
@@ -74,22 +90,40 @@ class OpenAIEngine:
     name = "openai"
 
     def __init__(self, endpoints: Sequence[str], model: str, encode: Callable[[str], list[int]] | None = None,
-                 max_connections: int = 0) -> None:
+                 max_connections: int = 0, stall_timeout_s: float = STALL_TIMEOUT_S) -> None:
         import aiohttp
 
         self._aiohttp = aiohttp
         self.model = model
         self._encode = encode  # for servers that return text only
         self._endpoints = [_Endpoint(_base(u)) for u in endpoints]
+        self.stall_timeout_s = stall_timeout_s
+        self.retried = 0  # requests sent again after a connection failed before any answer
+        self._in_flight = 0
+        self._last_progress = time.monotonic()
+        self._stalled: str | None = None
         self._aio = LoopThread("openai-client")
         self._session = self._aio.run(self._open(max_connections))
 
     async def _open(self, max_connections: int) -> Any:
         aiohttp = self._aiohttp
         # limit=0: the pool grows with the load (Offline sends every sample at once).
-        connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, keepalive_timeout=60)
+        connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, keepalive_timeout=KEEPALIVE_S)
         timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S, sock_read=READ_TIMEOUT_S)
+        self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=_headers())
+
+    async def _watch(self) -> None:
+        """Fail every outstanding request when no stream has sent anything for stall_timeout_s."""
+        while True:
+            await asyncio.sleep(min(1.0, self.stall_timeout_s / 4))
+            quiet = time.monotonic() - self._last_progress
+            if self._in_flight and quiet > self.stall_timeout_s:
+                self._stalled = (f"server stalled: no data on any of {self._in_flight} open requests for "
+                                 f"{quiet:.0f} s (--stall-timeout {self.stall_timeout_s:g})")
+                log.error("%s; failing them", self._stalled)
+                self._aio.cancel_running()
+                self._last_progress = time.monotonic()
 
     def submit(self, requests: Sequence[GenerationRequest], sink: CompletionSink) -> None:
         """Schedule every request on the client loop and return at once."""
@@ -114,17 +148,46 @@ class OpenAIEngine:
         return body
 
     async def _one(self, r: GenerationRequest, sink: CompletionSink) -> None:
+        if self._in_flight == 0:
+            self._last_progress = time.monotonic()  # the quiet time counts from the first open request
+        self._in_flight += 1
+        try:
+            for attempt in range(RETRIES + 1):
+                try:
+                    sink.on_complete(await self._stream(r, sink))
+                    return
+                except _NotAnswered as exc:
+                    if attempt == RETRIES:
+                        raise exc.__cause__ or exc from None
+                    self.retried += 1
+                    log.info("request %s: %s before any answer; sending it again", r.tag, exc)
+        except asyncio.CancelledError:
+            sink.on_error(r.tag, self._stalled or "cancelled: the HTTP client shut down")
+        except Exception as exc:  # any transport or server failure is this sample's error
+            sink.on_error(r.tag, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._in_flight -= 1
+
+    async def _stream(self, r: GenerationRequest, sink: CompletionSink) -> Completion:
+        """One POST and its stream; _NotAnswered when the connection failed before the response began."""
+        aiohttp = self._aiohttp
         ep = self._pick()
         ids: list[int] = []
         text: list[str] = []
         first_sent = False
         logprobs: list[dict[int, float]] | None = None
         try:
-            async with self._session.post(f"{ep.url}/v1/completions", json=self._body(r)) as resp:
+            try:
+                resp = await self._session.post(f"{ep.url}/v1/completions", json=self._body(r))
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                raise _NotAnswered(f"{type(exc).__name__}: {exc}") from exc
+            async with resp:
+                self._last_progress = time.monotonic()
                 if resp.status != 200:
                     detail = (await resp.text())[:200]
                     raise RuntimeError(f"HTTP {resp.status} from {ep.url}: {detail}")
                 async for raw in resp.content:
+                    self._last_progress = time.monotonic()
                     line = raw.decode("utf-8", "replace").strip()
                     if not line.startswith("data:"):
                         continue
@@ -150,9 +213,7 @@ class OpenAIEngine:
                 ids = self._encode("".join(text)) if self._encode else []
             if not ids:
                 raise RuntimeError(f"{ep.url} returned no tokens")
-            sink.on_complete(Completion(r.tag, ids, logprobs))
-        except Exception as exc:  # any transport or server failure is this sample's error
-            sink.on_error(r.tag, f"{type(exc).__name__}: {exc}")
+            return Completion(r.tag, ids, logprobs)
         finally:
             ep.outstanding -= 1
 
@@ -161,6 +222,7 @@ class OpenAIEngine:
         if self._aio.stopped:
             return
         try:
+            self._watchdog.cancel()
             self._aio.run(self._session.close(), timeout=5)
         except Exception:  # closing a session whose server died may fail; the loop stops anyway
             log.debug("closing the HTTP session failed", exc_info=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import rules
+from .. import interrupts, rules
 from ..config import Mode, Scenario
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,7 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
         while not done.wait(timeout=0.2):
             pass
     except KeyboardInterrupt:
+        interrupts.settle()  # taken up here: the process need not be forced out
         n = sut.abort("interrupted")
         log.warning("interrupted: completed %d pending samples without output; waiting for LoadGen", n)
         # If LoadGen is still issuing its schedule, the QSL and SUT stay alive: the caller exits the process.

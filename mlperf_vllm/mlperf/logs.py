@@ -181,8 +181,9 @@ def read_log_dir(path: Path) -> dict[str, Any]:
     detail_path, summary_path = d / DETAIL_FILE, d / SUMMARY_FILE
     detail = parse_detail(detail_path.read_text(errors="replace")) if detail_path.is_file() else DetailLog()
     summary = parse_summary(summary_path.read_text(errors="replace")) if summary_path.is_file() else {}
-    if not detail.values and not summary:
-        raise LogParseError(f"{d} holds LoadGen log files, but they contain no LoadGen records (empty or truncated)")
+    if not detail.values and not ({"Scenario", "Result is"} & set(summary)):
+        raise LogParseError(f"{d} holds files named like LoadGen's logs, but they contain no LoadGen records "
+                            "(empty, truncated or another file); point at a LoadGen output directory.")
     record = performance_record(detail, summary)
     record["log_dir"] = str(d)
     return record

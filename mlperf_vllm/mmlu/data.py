@@ -38,28 +38,49 @@ class MMLUData:
     source: str
 
 
-def _from_rows(subject: str, split: str, rows: Iterable[Sequence]) -> list[Question]:
+def _answer(value: object) -> int | None:
+    """The answer as 0..3 from a letter A-D or a number 0-3; None when it is neither."""
+    text = str(value).strip().upper()
+    if text in LETTERS:
+        return LETTERS.index(text)
+    return int(text) if text in ("0", "1", "2", "3") else None
+
+
+def _from_rows(subject: str, split: str, rows: Iterable[Sequence], where: str) -> list[Question]:
     out = []
-    for i, row in enumerate(rows):
-        question, choices, answer = row
-        if isinstance(answer, str):
-            answer = LETTERS.index(answer.strip().upper()) if answer.strip().upper() in LETTERS else int(answer)
-        out.append(Question(subject, f"{subject}/{split}/{i}", str(question), tuple(str(c) for c in choices),
-                            int(answer)))
+    for i, (question, choices, answer) in enumerate(rows):
+        choices = [str(c) for c in choices]
+        index = _answer(answer)
+        if index is None or len(choices) != 4:
+            problem = (f"answer {str(answer)!r} is not one of A-D or 0-3" if index is None
+                       else f"{len(choices)} choices instead of 4")
+            raise DataError(f"{where}, row {i + 1}: {problem}; fix or remove the row.")
+        out.append(Question(subject, f"{subject}/{split}/{i}", str(question), tuple(choices), index))
     return out
 
 
 def _read_csv(path: Path, subject: str, split: str) -> list[Question]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = [(r[0], r[1:5], r[5]) for r in csv.reader(fh) if len(r) >= 6]
-    return _from_rows(subject, split, rows)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            raw = [r for r in csv.reader(fh) if r]  # blank lines are not rows
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path} is not a readable UTF-8 CSV file ({exc}).") from None
+    for n, r in enumerate(raw, start=1):
+        if len(r) != 6:
+            raise DataError(f"{path}, row {n}: {len(r)} columns instead of 6 (question, 4 choices, answer); "
+                            "fix or remove the row.")
+    return _from_rows(subject, split, [(r[0], r[1:5], r[5]) for r in raw], str(path))
 
 
 def _read_parquet(paths: list[Path], subject: str, split: str) -> list[Question]:
     import pandas as pd
 
     frame = pd.concat([pd.read_parquet(p) for p in sorted(paths)], ignore_index=True)
-    return _from_rows(subject, split, zip(frame["question"], frame["choices"], frame["answer"]))
+    missing = {"question", "choices", "answer"} - set(frame.columns)
+    if missing:
+        raise DataError(f"{paths[0]}: no column(s) {', '.join(sorted(missing))}; expected the cais/mmlu layout.")
+    return _from_rows(subject, split, zip(frame["question"], frame["choices"], frame["answer"]),
+                      ", ".join(str(p) for p in sorted(paths)))
 
 
 def load_local(root: Path, subjects: Sequence[str]) -> MMLUData:
@@ -91,8 +112,12 @@ def load_hub(subjects: Sequence[str]) -> MMLUData:
         dev: dict[str, list[Question]] = {}
         for s in subjects:
             ds = datasets.load_dataset("cais/mmlu", s)
-            test[s] = _from_rows(s, "test", zip(ds["test"]["question"], ds["test"]["choices"], ds["test"]["answer"]))
-            dev[s] = _from_rows(s, "dev", zip(ds["dev"]["question"], ds["dev"]["choices"], ds["dev"]["answer"]))
+            test[s] = _from_rows(s, "test", zip(ds["test"]["question"], ds["test"]["choices"], ds["test"]["answer"]),
+                                 f"cais/mmlu {s} test")
+            dev[s] = _from_rows(s, "dev", zip(ds["dev"]["question"], ds["dev"]["choices"], ds["dev"]["answer"]),
+                                f"cais/mmlu {s} dev")
+    except DataError:
+        raise
     except Exception as exc:  # datasets raises many types for offline/not found
         raise DataError(f"could not load cais/mmlu from the Hugging Face Hub ({type(exc).__name__}); "
                         "pass --data-path with a local copy.") from None

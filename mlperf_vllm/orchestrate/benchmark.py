@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import __version__, rules
+from .. import __version__, interrupts, rules
 from ..config import Backend, Mode
 from ..engines.base import Engine
 from ..engines.factory import (
@@ -59,7 +59,8 @@ def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
     cfg = plan.cfg
     if cfg.backend is Backend.OPENAI:
         encode = (lambda text: tokenizer.encode(text, add_special_tokens=False)) if tokenizer is not None else None
-        return openai_spec(cfg.engine, cfg.endpoints, cfg.served_model_name or cfg.model_label, encode)
+        return openai_spec(cfg.engine, cfg.endpoints, cfg.served_model_name or cfg.model_label, encode,
+                           cfg.stall_timeout_s)
     return vllm_spec(cfg.engine)
 
 
@@ -77,8 +78,11 @@ class Measurement:
 
     def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
         o, cfg = self.outcome, self.plan.cfg
+        causes = summ.error_causes(test.sut_errors)
+        for cause, n in causes.items():
+            log.error("%s test: %d samples failed: %s", test.mode.value, n, cause)
         o.tests.append(summ.TestRecord(test.mode, test.log_dir.relative_to(self.run_dir).as_posix(), test.seconds,
-                                       test.samples_completed, len(test.sut_errors)))
+                                       test.samples_completed, len(test.sut_errors), causes))
         o.timings[test.mode.value] = timings
         if test.mode is Mode.PERFORMANCE or cfg.extra_metrics:
             write_timings_csv(test.log_dir / "sut_timings.csv", timings)
@@ -143,7 +147,7 @@ class Measurement:
         for attempt in confirmation.attempts:  # every attempt's test, as it ran (under Search/)
             self.outcome.tests.append(summ.TestRecord(Mode.PERFORMANCE, attempt.log_dir.relative_to(
                 self.run_dir).as_posix(), attempt.test.seconds, attempt.test.samples_completed,
-                len(attempt.test.sut_errors)))
+                len(attempt.test.sut_errors), summ.error_causes(attempt.test.sut_errors)))
         chosen = confirmation.chosen
         if chosen is None:
             self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
@@ -214,7 +218,9 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
     progress = sys.stderr.isatty()
     status, code, error = "completed", None, None
     measurement = Measurement(plan, run_dir, outcome, progress)
+    interrupts.set_last_words(lambda: _last_words(measurement, run_dir, outcome))
     try:
+        interrupts.check()
         if cfg.accuracy_log is None:
             t0 = time.perf_counter()
             print(f"Connecting to {len(cfg.endpoints)} endpoint(s) ..." if cfg.backend is Backend.OPENAI
@@ -222,6 +228,7 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
             engine = (factory or start_engine)(engine_spec(plan, tokenizer))
             outcome.engine_start_s = round(time.perf_counter() - t0, 3)
             try:
+                interrupts.check()  # an interrupt swallowed during the start (e.g. inside a finalizer)
                 plan = measurement.run(engine)
             finally:
                 plan = measurement.plan
@@ -234,6 +241,7 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
         if cfg.mode is not Mode.PERFORMANCE:
             outcome.accuracy = score_accuracy(run_dir, plan, acc_log, tokenizer, progress)
     except KeyboardInterrupt:
+        interrupts.settle()
         on_interrupt()
         status, code = "interrupted", EXIT_INTERRUPTED
         log.warning("interrupted: the run stops here; its logs so far are kept in %s", run_dir)
@@ -246,6 +254,16 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
         error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
     if not (run_dir / "config.json").exists():  # the run ended before its values were final
         write_plan(run_dir, plan)
+    interrupts.set_last_words(None)
     data, removed = finish(plan, run_dir, outcome, status, render_run)
     return RunResult(status, code, run_dir, data, removed, error)
+
+
+def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcome) -> None:
+    """Before a forced exit: the summary marked interrupted and the index (the report: report.py later)."""
+    log.warning("interrupted: forced exit; `python report.py %s` renders the report", run_dir)
+    if not (run_dir / "config.json").exists():
+        write_plan(run_dir, measurement.plan)
+    write_summary(measurement.plan, run_dir, outcome, "interrupted")
+    store.rebuild_index(measurement.plan.cfg.results_dir)
 

@@ -12,8 +12,6 @@ Fields the tool cannot know are "TODO".
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +19,13 @@ from typing import Any
 from .. import __version__
 from ..errors import UsageError
 from ..mlperf import compliance, logs
-from ..results import store
+from ..results import store, system_desc
 from ..results.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from . import checker
 
 BENCHMARK = {"datacenter": "llama3.1-8b", "edge": "llama3.1-8b-edge"}
 SCENARIO_DIR = {"offline": "Offline", "server": "Server", "interactive": "Interactive", "singlestream": "SingleStream"}
 REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "edge": ({"Offline", "SingleStream"}, set())}
-CHECKER = Path(__file__).resolve().parents[2] / "third_party" / "mlcommons-inference" / "tools" / "submission"
 
 
 @dataclass
@@ -37,7 +35,7 @@ class SubmissionReport:
     root: Path
     entries: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    checker: str = "not run: third_party/mlcommons-inference is not checked out (see third_party/README.md)"
+    checker: str = "not run"
 
 
 def _pick_runs(results_dir: Path, version: str | None) -> dict[tuple[str, str], store.RunEntry]:
@@ -54,26 +52,6 @@ def _pick_runs(results_dir: Path, version: str | None) -> dict[tuple[str, str], 
             continue
         chosen[key] = entry
     return chosen
-
-
-def system_description(env: dict[str, Any], system: str, submitter: str, division: str) -> dict[str, Any]:
-    """systems/<system>.json from environment.json; what it cannot know is TODO."""
-    gpu, sw, host = env.get("gpu", {}), env.get("software", {}), env.get("host", {})
-    return {
-        "division": division, "submitter": submitter, "status": "TODO: available | preview | rdi",
-        "system_name": system, "system_type": "TODO: datacenter | edge", "number_of_nodes": 1,
-        "host_processor_model_name": host.get("cpu") or "TODO", "host_processors_per_node": "TODO",
-        "host_processor_core_count": host.get("cpu_count") or "TODO",
-        "host_memory_capacity": f"{host.get('memory_gib')} GiB" if host.get("memory_gib") else "TODO",
-        "host_storage_capacity": "TODO", "host_storage_type": "TODO", "host_networking": "TODO",
-        "accelerator_model_name": gpu.get("model") or "TODO", "accelerators_per_node": gpu.get("count") or 0,
-        "accelerator_memory_capacity": (gpu.get("devices") or [{}])[0].get("memory") or "TODO",
-        "accelerator_interconnect": "TODO", "cooling": "TODO", "hw_notes": "",
-        "framework": f"vLLM {sw.get('vllm')}, PyTorch {sw.get('torch')}, CUDA {env.get('cuda')}",
-        "operating_system": host.get("os") or "TODO",
-        "other_software_stack": f"mlcommons-loadgen {sw.get('mlcommons_loadgen')}, driver {gpu.get('driver')}",
-        "sw_notes": f"MLPerf harness: mlperf_vllm {__version__}",
-    }
 
 
 def _measurements(s: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +80,9 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
     shutil.copyfile(run / "user.conf", conf_dir / "user.conf")
     if "measurements_json" in extra:
         write_json_atomic(extra["measurements_json"], _measurements(s))
-    if "readme" in extra:
-        write_text_atomic(extra["readme"], f"# {run.name}\n\nProduced by `{' '.join(s.get('meta', {}).get('command', []))}`.\n")
+    for key in ("readme", "results_readme"):
+        if key in extra:
+            write_text_atomic(extra[key], _scenario_readme(run.name, s))
     t06 = run / "TEST06"
     if (t06 / "verify_accuracy.txt").is_file():
         dst = extra["test06"]
@@ -130,7 +109,7 @@ def _round(results_dir: Path, version: str | None) -> str:
 
 
 def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
-          division: str = "closed") -> SubmissionReport:
+          division: str = "closed", run_official_checker: bool = True) -> SubmissionReport:
     """Write the submission tree under out and return what was done."""
     if not system or "/" in system or system.startswith("."):
         raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
@@ -149,7 +128,8 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
         bench, scen = BENCHMARK[category], SCENARIO_DIR[scenario]
         base = root / "results" / system / bench / scen
         if v6:
-            extra = {"conf": base, "measurements_json": base / "measurements.json", "test06": base / "TEST06"}
+            extra = {"conf": base, "measurements_json": base / "measurements.json", "test06": base / "TEST06",
+                     "results_readme": base / "README.md"}
         else:
             m = root / "measurements" / system / bench / scen
             extra = {"conf": m, "measurements_json": m / f"{system}.json", "readme": m / "README.md",
@@ -166,23 +146,37 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
         if have and (not need_all <= have or (need_one and not need_one & have)):
             report.warnings.append(f"{BENCHMARK[category]}: needs {sorted(need_all)}"
                                    + (f" and one of {sorted(need_one)}" if need_one else "") + f", has {sorted(have)}")
-    write_json_atomic(root / "systems" / f"{system}.json", system_description(env or {}, system, submitter, division))
+    description = system_desc.describe(env or {}, system, submitter, division, {cat for cat, _ in runs},
+                                       f"mlperf_vllm {__version__}")
+    write_json_atomic(root / "systems" / f"{system}.json", description)
+    todo = system_desc.todo_fields(description)
+    if todo:
+        report.warnings.append(f"systems/{system}.json: fill in {len(todo)} fields a run cannot observe "
+                               f"({', '.join(todo)}); status is set to 'available'")
     code = root / ("code" if not v6 else "src") / next(iter(sorted({e["benchmark"] for e in report.entries})))
     write_text_atomic(code / "README.md", f"# Harness\n\nmlperf_vllm {__version__}: run.py drives vLLM through "
                       "the official MLCommons LoadGen. Add the source of this repository here.\n")
-    report.checker = _run_checker(out, submitter, version)
+    if run_official_checker:
+        report.checker = _checker_verdict(out, submitter, version)
     return report
 
 
-def _run_checker(out: Path, submitter: str, version: str) -> str:
-    """The official submission checker's verdict, when its repository is checked out under third_party/."""
-    script = CHECKER / "submission_checker.py"
-    if not script.is_file():
-        return "not run: third_party/mlcommons-inference is not checked out (see third_party/README.md)"
-    r = subprocess.run([sys.executable, str(script), "--input", str(out), "--submitter", submitter,
-                        "--version", version], capture_output=True, text=True, timeout=600)
-    tail = (r.stdout + r.stderr).strip().splitlines()[-5:]
-    return ("passed" if r.returncode == 0 else f"failed (exit {r.returncode})") + ": " + " | ".join(tail)
+def _scenario_readme(run_name: str, s: dict[str, Any]) -> str:
+    command = " ".join(s.get("meta", {}).get("command", []))
+    return (f"# {run_name}\n\nProduced by mlperf_vllm {__version__} with\n\n    {command}\n\n"
+            "Reproduce it with the same command, the user.conf beside this file and the software in "
+            "systems/*.json.\n")
+
+
+def _checker_verdict(out: Path, submitter: str, version: str) -> str:
+    """The official checker's verdict in one line (its full output is in its own log)."""
+    result = checker.run_checker(out, submitter, version)
+    if result is None:
+        return "not run: no checker found (set MLPERF_INFERENCE_DIR to a mlcommons/inference checkout)"
+    if result.passed:
+        return f"passed ({result.script})"
+    head = "; ".join(result.errors[:3]) or " | ".join(result.tail)
+    return f"failed (exit {result.returncode}, {len(result.errors)} errors): {head}"
 
 
 def summary_lines(report: SubmissionReport) -> list[str]:

@@ -20,7 +20,11 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 def _ms(ns: Any) -> str:
-    return "–" if ns is None else f"{float(ns) / 1e6:,.2f}"
+    if ns is None:
+        return "–"
+    if float(ns) >= 86_400 * 10**9:  # LoadGen's INT64_MAX for a latency of failed samples: not a measurement
+        return "n/a (failed samples)"
+    return f"{float(ns) / 1e6:,.2f}"
 
 
 def verdict_lines(s: dict[str, Any]) -> list[str]:

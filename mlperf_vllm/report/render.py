@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 TIMINGS_FILE = "sut_timings.csv"
 
 
+def _real_ms(ns: Any) -> float | None:
+    """ms, or None for a value LoadGen could not measure (INT64_MAX-like, from failed samples)."""
+    return None if ns is None or float(ns) >= 86_400 * 10**9 else float(ns) / 1e6
+
+
 def read_timings(path: Path) -> list[dict[str, Any]]:
     """Rows of a sut_timings.csv with numbers parsed (missing values as None)."""
     if not path.is_file():
@@ -63,7 +68,7 @@ def render_run(run_dir: Path) -> list[str]:
     if perf and rows and cfg.get("scenario") != "offline":
         lg = perf["loadgen"]
         lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
-        p = {k: (v / 1e6 if v is not None else None) for k, v in lg["latency_ns"].items()}
+        p = {k: _real_ms(v) for k, v in lg["latency_ns"].items()}
         plots.latency_cdf(plot_dir / "latency_cdf.png", lat, p, f"Sample latency, {title}")
         made.append("latency_cdf.png")
         lim = s.get("limits", {})
@@ -72,7 +77,7 @@ def render_run(run_dir: Path) -> list[str]:
             vals = [r[key] for r in rows if r.get(key) is not None]
             p99 = lg[ns_key].get("99.00")
             name = f"{what.lower()}_hist.png"
-            plots.token_latency_hist(plot_dir / name, vals, lim.get(limit_key), None if p99 is None else p99 / 1e6,
+            plots.token_latency_hist(plot_dir / name, vals, lim.get(limit_key), _real_ms(p99),
                                      what, f"{what} distribution, {title}")
             made.append(name)
     search = s.get("qps_search")

@@ -7,6 +7,7 @@ import platform
 import shutil
 import subprocess
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 
@@ -22,16 +23,41 @@ def _nvidia_smi() -> list[dict[str, str]]:
     if exe is None:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+        out = subprocess.run([exe, "--query-gpu=name,memory.total,driver_version,clocks.max.sm,pcie.link.gen.max,"
+                              "pcie.link.width.max", "--format=csv,noheader"],
                              capture_output=True, text=True, timeout=20, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     gpus = []
     for line in out.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 3:
-            gpus.append({"name": parts[0], "memory": parts[1], "driver": parts[2]})
+        if len(parts) == 6:
+            gpus.append({"name": parts[0], "memory": parts[1], "driver": parts[2], "max_sm_clock": parts[3],
+                         "pcie": f"PCIe Gen{parts[4]} x{parts[5]}" if parts[4].isdigit() else None})
     return gpus
+
+
+def _cpu_details() -> dict[str, Any]:
+    """Sockets, nominal MHz and cache sizes from /proc and /sys (empty where the kernel does not say)."""
+    out: dict[str, Any] = {}
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        sockets = {ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("physical id")}
+        mhz = [float(ln.split(":", 1)[1]) for ln in text.splitlines() if ln.startswith("cpu MHz")]
+        out["sockets"] = len(sockets) or None
+        out["mhz"] = round(max(mhz)) if mhz else None
+    except (OSError, ValueError):
+        pass
+    caches = []
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level, kind = (index / "level").read_text().strip(), (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        caches.append(f"L{level}{'d' if kind == 'Data' else 'i' if kind == 'Instruction' else ''} {size}")
+    out["caches"] = ", ".join(caches) or None
+    return out
 
 
 def _cpu_model() -> str | None:
@@ -81,5 +107,5 @@ def collect() -> dict[str, Any]:
             "nltk": _version("nltk"),
         },
         "host": {"hostname": platform.node(), "os": platform.platform(), "cpu": _cpu_model(),
-                 "cpu_count": os.cpu_count(), "memory_gib": _memory_gib()},
+                 "cpu_count": os.cpu_count(), "memory_gib": _memory_gib(), **_cpu_details()},
     }

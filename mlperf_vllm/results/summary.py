@@ -31,6 +31,7 @@ class TestRecord:
     seconds: float
     samples_completed: int
     engine_errors: int
+    error_causes: dict[str, int] = field(default_factory=dict)  # message (digits masked) -> samples
 
 
 @dataclass
@@ -68,8 +69,24 @@ def ceiling_digest(cfg: RunConfig) -> str:
     return _digest({k: e.get(k) for k in _CEILING_KEYS} | {"max_new_tokens": cfg.max_new_tokens})
 
 
+# LoadGen reports a latency it could not compute (e.g. TPOT of a sample that failed with no tokens)
+# as about INT64_MAX ns; anything past a day is such a value, not a measurement.
+IMPOSSIBLE_NS = 86_400 * 10**9
+
+
 def _ms(ns: Any) -> float | None:
-    return None if ns is None else round(float(ns) / 1e6, 3)
+    return None if ns is None or float(ns) >= IMPOSSIBLE_NS else round(float(ns) / 1e6, 3)
+
+
+def error_causes(messages: list[str]) -> dict[str, int]:
+    """Failed samples counted by cause (the message with numbers masked), most frequent first."""
+    import re
+
+    counts: dict[str, int] = {}
+    for message in messages:
+        key = re.sub(r"\d+(\.\d+)?", "#", message.strip().splitlines()[0] if message.strip() else "unknown")[:160]
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def performance_section(cfg: RunConfig, record: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -93,7 +110,7 @@ def performance_section(cfg: RunConfig, record: dict[str, Any] | None) -> dict[s
     }
 
 
-def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, sut_errors: int) -> list[str]:
+def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, causes: dict[str, int]) -> list[str]:
     """Why a performance run is INVALID, in words, from LoadGen's own checks."""
     if record is None:
         return []
@@ -117,8 +134,14 @@ def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, sut_errors: 
                        + ": lower --server-target-qps")
     if record.get("num_errors"):
         reasons.append(f"LoadGen logged {record['num_errors']} errors (see mlperf_log_detail.txt)")
-    if sut_errors:
-        reasons.append(f"{sut_errors} samples failed in the engine (see run.log)")
+    if causes:
+        detail = "; ".join(f"{n} x {cause}" for cause, n in list(causes.items())[:3])
+        more = f"; {len(causes) - 3} other causes (run.log)" if len(causes) > 3 else ""
+        reasons.append(f"{sum(causes.values())} samples failed in the engine: {detail}{more}")
+    if any(v is not None and float(v) >= IMPOSSIBLE_NS for key in ("ttft_ns", "tpot_ns", "latency_ns")
+           for v in record[key].values()):
+        reasons.append("some LoadGen percentiles are not measurements (failed samples have no tokens); "
+                       "they are left out of the report")
     return reasons
 
 
@@ -166,8 +189,12 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
     gate = (out.accuracy or {}).get("gate")
     accuracy_passed = None if gate is None else bool(gate["passed"])
     # errors of the performance run whose logs are the result (not of attempts kept under Search/)
-    sut_errors = sum(t.engine_errors for t in out.tests if t.mode is Mode.PERFORMANCE and t.log_dir == "Performance")
-    reasons = validity_reasons(cfg, record, sut_errors)
+    causes: dict[str, int] = {}
+    for t in out.tests:
+        if t.mode is Mode.PERFORMANCE and t.log_dir == "Performance":
+            for cause, n in t.error_causes.items():
+                causes[cause] = causes.get(cause, 0) + n
+    reasons = validity_reasons(cfg, record, causes)
     perf_verdict = None
     if record is not None:
         perf_verdict = "VALID" if record.get("valid") and not reasons else "INVALID"
@@ -176,8 +203,13 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
     if t06 is not None and not t06["passed"]:
         blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
     tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
-              "engine_errors": t.engine_errors, "log_dir": t.log_dir} for t in out.tests]
+              "engine_errors": t.engine_errors, "error_causes": t.error_causes, "log_dir": t.log_dir}
+             for t in out.tests]
     notes = list(out.notes)
+    for t in out.tests:
+        if t.mode is Mode.ACCURACY and t.error_causes:
+            notes.append(f"accuracy test: {t.engine_errors} samples failed in the engine ("
+                         + "; ".join(f"{n} x {c}" for c, n in t.error_causes.items()) + "); their outputs are empty")
     if cfg.qps_policy is QpsPolicy.AUTO:
         notes.append(f"target QPS is a guess ({cfg.target_qps_note}), not a measured maximum: "
                      "--server-target-qps search finds one")

@@ -1,0 +1,60 @@
+"""What a run knows of Ctrl-C / SIGTERM, shared by the CLI's signal handlers and the orchestrators.
+
+The handlers raise KeyboardInterrupt in the main thread, but Python can swallow it: raised inside a
+finalizer (`__del__`) during the engine start it is only printed ("Exception ignored in ..."). So the
+request is also recorded here; the orchestrator checks it after each phase, and a watchdog ends the
+process (after the run's last words: its summary marked interrupted) if the run has not taken notice
+within GRACE_S.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+GRACE_S = 8.0  # then the process leaves on its own: Ctrl-C must stop a run within 10 s
+
+_requested = threading.Event()
+_settled = threading.Event()
+_last_words: list[Callable[[], None]] = []
+
+
+def request() -> bool:
+    """Record an interrupt; True for the first one."""
+    first = not _requested.is_set()
+    _requested.set()
+    return first
+
+
+def requested() -> bool:
+    return _requested.is_set()
+
+
+def check() -> None:
+    """Raise KeyboardInterrupt if an interrupt was recorded (even one Python swallowed)."""
+    if _requested.is_set():
+        raise KeyboardInterrupt
+
+
+def settle() -> None:
+    """The run has taken notice of the interrupt and is winding down on its own."""
+    _settled.set()
+
+
+def settled(timeout: float) -> bool:
+    return _settled.wait(timeout)
+
+
+def set_last_words(fn: Callable[[], None] | None) -> None:
+    """What to write before a forced exit (the run's summary, marked interrupted); None clears it."""
+    _last_words.clear()
+    if fn is not None:
+        _last_words.append(fn)
+
+
+def say_last_words() -> None:
+    for fn in list(_last_words):
+        try:
+            fn()
+        except Exception:  # the process is leaving anyway; the run.log has what was written
+            pass
