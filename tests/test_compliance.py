@@ -150,7 +150,7 @@ def test_submission_tree_from_demo_runs(demo_history, tmp_path, capsys):
         assert (root / "code").is_dir()
     # The demo runs are not submittable, and the tool says why; a datacenter submission also needs Server/Interactive.
     assert "partial data set" in printed and "one of ['Interactive', 'Server']" in printed
-    assert "submission checker: not run" in printed
+    assert "submission checker: failed (exit 1" in printed  # the vendored official checker ran
 
 
 def test_submission_needs_runs_and_a_name(tmp_path, capsys):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 VENDORED = Path(__file__).resolve().parents[2] / "third_party" / "mlcommons-submission-checker" / "submission_checker"
 TIMEOUT_S = 900
-_ERROR = re.compile(r"\bERROR\b[:\s]*(?:[\w.]+:)?\s*(.*)")
+_ERROR = re.compile(r"^\[[^\]]*\bERROR\]\s*(.*)$")  # its log format: [time file:line ERROR] message
 
 
 @dataclass(frozen=True)
@@ -55,5 +55,5 @@ def run_checker(tree: Path, submitter: str, version: str, script: Path | None = 
                         "--version", version, "--csv", str(tree.parent / f"{tree.name}-checker-summary.csv")],
                        capture_output=True, text=True, timeout=TIMEOUT_S, cwd=str(tree.parent))
     lines = (r.stdout + r.stderr).splitlines()
-    errors = [m.group(1).strip() for line in lines if (m := _ERROR.search(line)) and "ERROR" in line.split(":")[0]]
+    errors = [m.group(1).strip() for line in lines if (m := _ERROR.match(line))]
     return CheckerResult(script, r.returncode, errors, lines[-5:])

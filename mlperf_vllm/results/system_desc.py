@@ -54,7 +54,8 @@ def describe(env: dict[str, Any], system: str, submitter: str, division: str, ca
         "host_storage_capacity": _todo("storage capacity"), "host_storage_type": _todo("e.g. NVMe SSD"),
         "host_networking": _todo("e.g. 2x 100 GbE"), "host_networking_topology": _todo("network topology"),
         "host_network_card_count": _todo("number of NICs"),
-        "accelerators_per_node": n_gpu,
+        # the checker counts 0 as "no answer" (it tests truthiness), so a CPU system states it as text
+        "accelerators_per_node": n_gpu or "0",
         "accelerator_model_name": gpu.get("model") or no_gpu,
         "accelerator_memory_capacity": device.get("memory") or (no_gpu if not n_gpu else _todo("GPU memory")),
         "accelerator_frequency": (f"{device['max_sm_clock']} (max SM clock)" if device.get("max_sm_clock")
