@@ -35,9 +35,11 @@ def test_every_requirement_is_installed():
 def test_workdir_user_volume_and_entrypoint_fit_the_readme_commands():
     ops = dict((op, arg) for op, arg in _instructions())
     assert ops["WORKDIR"] == "/app"
-    assert ops["USER"] not in ("root", "0")
+    assert "USER" not in ops  # starts as root only to become the results folder's owner (the entrypoint)
     assert "/app/results" in ops["VOLUME"]
-    assert ops["ENTRYPOINT"] == "[]"  # so that `docker run IMAGE python run.py ...` runs the tool
+    # the entrypoint ends with `exec "$@"`, so that `docker run IMAGE python run.py ...` runs the tool
+    assert ops["ENTRYPOINT"] == '["/app/scripts/docker-entrypoint.sh"]'
+    assert (ROOT / "scripts" / "docker-entrypoint.sh").read_text().rstrip().endswith('exec "$@"')
     commands = re.findall(r"docker run [^\n]*", README.replace("\\\n", " "))
     assert len(commands) >= 2  # the English and the Korean guide
     for cmd in commands:

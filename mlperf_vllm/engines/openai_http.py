@@ -221,6 +221,7 @@ class OpenAIEngine:
         """Close the connections and stop the client loop."""
         if self._aio.stopped:
             return
+        log.info("HTTP client: %d requests sent again after the connection failed before any answer", self.retried)
         try:
             self._watchdog.cancel()
             self._aio.run(self._session.close(), timeout=5)

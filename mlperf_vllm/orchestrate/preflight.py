@@ -205,7 +205,11 @@ def check_results_dir(results_dir: Path) -> None:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise SetupError(f"--results-dir {results_dir} is not writable; choose another directory.")
+        owner = probe.stat().st_uid if probe.exists() else None
+        raise SetupError(f"--results-dir {results_dir} is not writable by this process (uid {os.getuid()}, gid "
+                         f"{os.getgid()}; {probe} belongs to uid {owner}): choose another --results-dir, or make it "
+                         f"yours (sudo chown -R $(id -u):$(id -g) {probe}); in Docker, create the folder before "
+                         "`docker run` or drop --user (README: Docker).")
     free = shutil.disk_usage(probe).free
     if free < MIN_FREE_DISK_BYTES:
         raise SetupError(f"only {free // 1024**2} MiB free under {probe}; LoadGen logs need at least "
