@@ -33,7 +33,7 @@ def test_every_flag_the_readme_mentions_exists():
                    mmlu_main.build_parser()):
         known |= _flags(parser)
     # flags of other programs in the README: docker, pip, and `vllm serve`
-    foreign = {"--gpus", "--env-file", "--rm", "--extra-index-url", "--port", "--no-enable-prefix-caching"}
+    foreign = {"--gpus", "--env-file", "--rm", "--user", "--extra-index-url", "--port", "--no-enable-prefix-caching"}
     unknown = _readme_flags(README) - known - foreign
     assert not unknown, f"README.md mentions flags no tool has: {sorted(unknown)}"
 
