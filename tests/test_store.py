@@ -151,3 +151,38 @@ def test_a_run_whose_process_is_gone_is_shown_as_stopped(tmp_path):
     store.rebuild_index(tmp_path)
     rows = [ln for ln in (tmp_path / "index.md").read_text().splitlines() if ln.startswith("| 20")]
     assert "STOPPED (PROCESS GONE)" in rows[1] and "| RUNNING |" in rows[0]
+
+
+@pytest.mark.integration
+def test_a_killed_runs_complete_accuracy_log_can_be_scored(tmp_path, capsys):
+    import socket
+    import subprocess
+    import sys
+
+    from mlperf_vllm.cli import report_main
+
+    from .conftest import run_tool
+
+    results = tmp_path / "r"
+    r = run_tool("run.py", "--model", "demo", "--scenario", "offline", "--mode", "accuracy", "--total-sample-count",
+                 "8", "--max-new-tokens", "8", "--results-dir", str(results))
+    assert r.returncode in (0, 5), r.stderr[-2000:]
+    run = (results / "latest").resolve()
+    scored = json.loads((run / "Accuracy" / "rouge.json").read_text())["scores"]
+    # As if the process had been killed (SIGKILL, OOM) just after LoadGen wrote its accuracy log
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    data = json.loads((run / "summary.json").read_text())
+    data["status"] = "running"
+    data["meta"].update(host=socket.gethostname(), pid=int(dead.stdout))
+    (run / "summary.json").write_text(json.dumps(data))
+    (run / "Accuracy" / "rouge.json").unlink()
+    assert report_main.main([str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "this run's process is gone" in out and "Its accuracy log is complete" in out
+    command = out.strip().splitlines()[-1].split()
+    assert command[:2] == ["python", "run.py"] and "--accuracy-log" in command
+    r = run_tool(*command[1:])
+    assert r.returncode in (0, 5), r.stderr[-2000:]
+    rescored = (results / "latest").resolve()
+    assert rescored != run
+    assert json.loads((rescored / "Accuracy" / "rouge.json").read_text())["scores"] == scored

@@ -9,12 +9,13 @@ from typing import Sequence
 
 from ..config import EngineConfig
 from ..engines.factory import EngineFactory
-from ..errors import BenchError, UsageError
+from ..errors import EXIT_INTERRUPTED, BenchError, UsageError
 from ..mmlu import data as mdata
 from ..mmlu import evaluate as mev
 from ..mmlu.subjects import SUBJECTS
 from ..orchestrate import preflight
 from ..orchestrate.mmlu import MmluPlan, execute
+from . import interrupt
 from .console import configure_console_logging, error_line
 from .dotenv import load_env_file
 from .run_args import DEFAULT_MODEL, PRECISIONS, _HelpFormatter, add_switch
@@ -117,6 +118,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
     """Entry point of mmlu.py."""
     configure_console_logging()
     load_env_file()
+    interrupt.install()
     args = list(argv if argv is not None else sys.argv[1:])
     a = build_parser().parse_args(args)
     try:
@@ -124,6 +126,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
     except BenchError as exc:
         print(error_line(str(exc)), file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     result = execute(plan, ["mmlu.py", *args], engine_factory)
     if result.error:
         print(error_line(result.error), file=sys.stderr)

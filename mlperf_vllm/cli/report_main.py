@@ -34,6 +34,44 @@ def _load(run_dir: Path) -> RunSummary:
         raise ValueError(f"{run_dir}: {exc} (an interrupted or foreign folder?)") from None
 
 
+def scoring_command(run_dir: Path, summary: RunSummary) -> str | None:
+    """The run.py command that scores the complete accuracy log a stopped run left, or None."""
+    import json
+    import shlex
+
+    log = run_dir / "Accuracy" / "mlperf_log_accuracy.json"
+    want = summary.data["config"].get("total_sample_count")
+    try:
+        entries = json.loads(log.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entries, list) or len({e.get("qsl_idx") for e in entries if isinstance(e, dict)}) != want:
+        return None
+    argv = list(summary.data.get("meta", {}).get("command") or ["run.py"])[1:]
+    keep, skip = [], False
+    for arg in argv:  # the same model and data, scoring only
+        if skip:
+            skip = False
+            continue
+        if arg in ("--mode", "--results-dir", "--accuracy-log"):
+            skip = True
+            continue
+        if arg.startswith(("--mode=", "--results-dir=", "--accuracy-log=")) or arg == "--compliance-test06":
+            continue
+        keep.append(arg)
+    return shlex.join(["python", "run.py", *keep, "--mode", "accuracy", "--accuracy-log", str(log),
+                       "--results-dir", str(run_dir.parent)])
+
+
+def _left_behind(run_dir: Path, summary: RunSummary) -> list[str]:
+    lines = [f"note: this run's process is gone (pid {summary.pid} on {summary.host}): it was killed or crashed "
+             "and is shown as stopped in the index."]
+    command = scoring_command(run_dir, summary)
+    if command:
+        lines.append(f"Its accuracy log is complete; score it into a new run folder with:\n  {command}")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of report.py."""
     configure_console_logging()
@@ -68,8 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"Report: {args.run_dir / 'report.md'}")
             return EXIT_OK
         from ..report.render import render_run
+        summary = _load(args.run_dir)
         made = render_run(args.run_dir)
         print(f"Report: {args.run_dir / 'report.md'} ({len(made)} plots)")
+        if summary.process_gone:
+            for line in _left_behind(args.run_dir, summary):
+                print(line)
         return EXIT_OK
     except (ValueError, OSError) as exc:
         print(error_line(str(exc)), file=sys.stderr)

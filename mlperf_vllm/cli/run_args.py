@@ -138,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--search-budget-min", type=float, default=30.0,
                    help="with --server-target-qps search: time budget of the search probes, in minutes")
     g.add_argument("--search-probe-duration", type=float, default=10.0,
-                   help="with --server-target-qps search: seconds per probe (longer is more accurate, slower)")
+                   help="with --server-target-qps search: the shortest probe in seconds (a probe also lasts 6 p90 "
+                        "request latencies, to reach its steady state)")
     g.add_argument("--search-tolerance", type=float, default=0.02,
                    help="with --server-target-qps search: stop when the bracket is within this fraction")
     g.add_argument("--offline-expected-qps", type=float, default=None,

@@ -9,7 +9,8 @@ dropped request becomes an engine error for that sample (LoadGen logs it), never
 Keep-alive: uvicorn (behind `vllm serve`) closes an idle connection after 5 s; a client that reuses
 it just then gets "Server disconnected" before the server ever saw the request. Idle connections
 are therefore dropped after KEEPALIVE_S, and a request that failed before any response header
-arrived (never processed) is sent again, at most RETRIES times; one that got an answer never is.
+arrived (never processed: a stale connection, or none could be opened) is sent again, at most
+RETRIES times after a short pause; one that got an answer never is.
 A server that sends nothing on any stream for `stall_timeout_s` while requests are outstanding is
 stalled: every outstanding request fails with that reason, instead of waiting for socket timeouts.
 """
@@ -33,7 +34,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 300.0  # between two chunks of one stream; the stall watchdog fails a dead server sooner
 KEEPALIVE_S = 3.0  # below uvicorn's default --timeout-keep-alive (5 s)
-RETRIES = 2  # for a request the server never began to answer (stale keep-alive connection)
+RETRIES = 3  # for a request the server never began to answer (stale keep-alive connection, no connection)
+RETRY_BACKOFF_S = (0.2, 0.5, 1.0)
 STALL_TIMEOUT_S = 30.0
 
 
@@ -161,6 +163,7 @@ class OpenAIEngine:
                         raise exc.__cause__ or exc from None
                     self.retried += 1
                     log.info("request %s: %s before any answer; sending it again", r.tag, exc)
+                    await asyncio.sleep(RETRY_BACKOFF_S[attempt])
         except asyncio.CancelledError:
             sink.on_error(r.tag, self._stalled or "cancelled: the HTTP client shut down")
         except Exception as exc:  # any transport or server failure is this sample's error
@@ -179,7 +182,8 @@ class OpenAIEngine:
         try:
             try:
                 resp = await self._session.post(f"{ep.url}/v1/completions", json=self._body(r))
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientConnectorError,
+                    aiohttp.ConnectionTimeoutError) as exc:  # no response began: the server never processed it
                 raise _NotAnswered(f"{type(exc).__name__}: {exc}") from exc
             async with resp:
                 self._last_progress = time.monotonic()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import __version__
+from .. import __version__, interrupts
 from ..config import EngineConfig
 from ..engines.factory import EngineFactory, start_engine, vllm_spec
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
@@ -102,10 +102,14 @@ def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -
     started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
     write_json_atomic(run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, "running", None))
     status, code, results, error = "completed", EXIT_OK, None, None
+    interrupts.set_last_words(lambda: write_json_atomic(
+        run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, "interrupted", None)))
     try:
+        interrupts.check()
         print(f"Starting the engine ({plan.config['model_label']}) ...", file=sys.stderr)
         engine = (factory or start_engine)(vllm_spec(plan.engine))
         try:
+            interrupts.check()  # one swallowed during the engine start
             t0 = time.perf_counter()
             with Progress("MMLU", None, enabled=sys.stderr.isatty(), total=len(plan.questions)) as bar:
                 scored = mev.evaluate(engine, plan.questions, plan.prompts, plan.choice_ids, progress=bar)
@@ -120,11 +124,13 @@ def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -
         write_json_atomic(run_dir / "by_subject.json", results["by_subject"])
         write_text_atomic(run_dir / "samples.csv", samples_csv(scored))
     except KeyboardInterrupt:
+        interrupts.settle()
         status, code = "interrupted", EXIT_INTERRUPTED
     except Exception as exc:
         log.exception("MMLU run failed")
         status, code = "failed", EXIT_RUN_FAILED
         error = f"MMLU run failed: {type(exc).__name__}: {exc} (see {run_dir / 'run.log'})"
+    interrupts.set_last_words(None)
     write_json_atomic(run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, status, results))
     if results:
         render_mmlu(run_dir)
