@@ -154,6 +154,9 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     assert len(line) == 1 and float(line[0].split("=")[1]) == pytest.approx(loadgen["effective_target_qps"], rel=1e-6)
     config = json.loads(((tmp_path / "latest") / "config.json").read_text())
     assert config["target_qps"] == search["confirmed_qps"] and config["qps_policy"] == "search"
+    chosen = [c for c in search["confirmations"] if c["log_dir"] == "Performance"]
+    assert len(chosen) == 1 and chosen[0]["qps"] == search["confirmed_qps"] and chosen[0]["valid"]
+    assert ((tmp_path / "latest") / "Performance" / "user.conf").read_text() == conf
     for probe in search["probes"]:  # every probe keeps the user.conf it ran with
         probe_conf = (tmp_path / "latest" / probe["log_dir"] / "user.conf").read_text()
         assert f"target_qps = {probe['qps']:g}" in probe_conf

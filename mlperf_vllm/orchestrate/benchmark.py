@@ -64,6 +64,12 @@ def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
     return vllm_spec(cfg.engine)
 
 
+def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
+    """A LoadGen test as the summary lists it, its failed samples counted by cause."""
+    return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
+                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors))
+
+
 def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
     """config.json and user.conf: written once, when every value in them is known."""
     write_json_atomic(run_dir / "config.json", plan.cfg.to_dict())
@@ -78,11 +84,10 @@ class Measurement:
 
     def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
         o, cfg = self.outcome, self.plan.cfg
-        causes = summ.error_causes(test.sut_errors)
-        for cause, n in causes.items():
+        entry = test_record(self.run_dir, test)
+        for cause, n in entry.error_causes.items():
             log.error("%s test: %d samples failed: %s", test.mode.value, n, cause)
-        o.tests.append(summ.TestRecord(test.mode, test.log_dir.relative_to(self.run_dir).as_posix(), test.seconds,
-                                       test.samples_completed, len(test.sut_errors), causes))
+        o.tests.append(entry)
         o.timings[test.mode.value] = timings
         if test.mode is Mode.PERFORMANCE or cfg.extra_metrics:
             write_timings_csv(test.log_dir / "sut_timings.csv", timings)
@@ -144,22 +149,22 @@ class Measurement:
             raise search.no_valid_probe(cfg, result, start)
         confirmation = search.confirm(runner, result.best_qps)
         record["confirmations"] = confirmation.to_dict()
-        for attempt in confirmation.attempts:  # every attempt's test, as it ran (under Search/)
-            self.outcome.tests.append(summ.TestRecord(Mode.PERFORMANCE, attempt.log_dir.relative_to(
-                self.run_dir).as_posix(), attempt.test.seconds, attempt.test.samples_completed,
-                len(attempt.test.sut_errors), summ.error_causes(attempt.test.sut_errors)))
         chosen = confirmation.chosen
+        for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)
+            if chosen is None or attempt.log_dir != chosen.log_dir:
+                self.outcome.tests.append(test_record(self.run_dir, attempt.test))
         if chosen is None:
             self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
             raise search.no_valid_run(cfg, confirmation)
         record["confirmed_qps"] = chosen.qps
+        which = next(i for i, a in enumerate(confirmation.attempts, 1) if a.log_dir == chosen.log_dir)
         final = self.run_dir / "Performance"
         chosen.log_dir.rename(final)
-        self.outcome.tests = [t for t in self.outcome.tests if t.log_dir != f"{search.SEARCH_DIR}/{chosen.log_dir.name}"]
+        record["confirmations"][which - 1]["log_dir"] = final.name
         chosen.test.log_dir = final
         self.record(chosen.test, chosen.timings, chosen.record)
-        plan = plan.with_target_qps(chosen.qps, f"search: confirmed by the full run {len(confirmation.attempts)} "
-                                                f"of {len(confirmation.attempts)}")
+        plan = plan.with_target_qps(chosen.qps, f"search: confirmed by full run {which} of "
+                                                f"{len(confirmation.attempts)}")
         write_plan(self.run_dir, plan)
         return plan
 
