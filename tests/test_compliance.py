@@ -137,7 +137,8 @@ def test_submission_tree_from_demo_runs(demo_history, tmp_path, capsys):
     run_dir = next(p for p in demo_history.iterdir() if p.is_dir() and not p.is_symlink())
     assert f"hash={c.file_sha256(run_dir / 'Accuracy' / 'mlperf_log_accuracy.json')}" in acc_txt
     system = json.loads((root / "systems" / "1xCPU_demo.json").read_text())
-    assert system["system_name"] == "1xCPU_demo" and system["submitter"] == "Org" and "TODO" in system["status"]
+    assert system["system_name"] == "1xCPU_demo" and system["submitter"] == "Org" and system["status"] == "available"
+    assert system["system_type"] == "datacenter" and system["host_storage_type"].startswith("TODO:")
     if version == "v6.1":
         assert (scen / "user.conf").is_file() and (scen / "measurements.json").is_file()
         assert (scen / "TEST06" / "verify_accuracy.txt").read_text().endswith("TEST06 verification complete\n")
