@@ -293,3 +293,28 @@ def test_the_climb_back_stops_where_the_tpot_model_leaves_no_room():
     assert qs.climb_target(44.5, _record(241.0, 29.6, 44.8), 52.34, 30.0) < 44.5 * 1.04
     # Server: TPOT far below its 100 ms limit: the midpoint
     assert qs.climb_target(54.3, _record(800.0, 68.0, 54.0), 57.6, 100.0) == pytest.approx((54.3 + 57.6) / 2)
+
+
+def test_a_probe_judged_before_its_steady_state_is_repeated_longer():
+    """As on the H200: a 26 s probe at 52.9 QPS saw its in-flight count still rising (the ramp), not a backlog."""
+    from mlperf_vllm.orchestrate import search
+
+    class Runner:
+        cfg = SimpleNamespace(search_probe_s=10.0, search_tolerance=0.1, search_budget_min=60)
+
+        def __init__(self):
+            self.calls = []
+
+        def probe(self, n, q, seconds):
+            self.calls.append((q, seconds))
+            ramping = seconds < 60.0  # this engine needs a 60 s probe to reach its steady state
+            self.last_steady = qs.SteadyState(0.0, 100, 100.0, 20.0, 10_000.0, 100.0, 150.0 if ramping else 101.0,
+                                              long_enough=not ramping)
+            self.last_decided = not ramping
+            return qs.ProbeResult(q, 100.0, 20.0, 1.0, 0, not ramping and q <= 50, seconds, overloaded=ramping)
+
+    runner = Runner()
+    result = search.run_search(runner, 40.0, None)
+    assert runner.calls[0] == (40.0, 10.0) and runner.calls[1][1] == 60.0  # the same QPS, 6 x the 10 s latency
+    assert all(s == 60.0 for _, s in runner.calls[1:]) and result.best_qps is not None
+    assert 0.9 * 50 <= result.best_qps <= 50

@@ -84,6 +84,8 @@ class LoadGenRunner:
         self.cfg, self.settings, self.sut, self.lg = cfg, settings, sut, lg
         self.dir, self.n_samples, self.user_conf, self.progress = run_dir / SEARCH_DIR, n_samples, user_conf, progress
         self.limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
+        self.last_steady: qs.SteadyState | None = None
+        self.last_decided = True
 
     def _run(self, qps: float, out: Path, label: str) -> harness.TestRun:
         out.mkdir(parents=True, exist_ok=True)
@@ -127,6 +129,10 @@ class LoadGenRunner:
                  "TPOT %s ms, in flight %s; %s", out.name, qps, seconds, ttft, tpot, result.steady_p99_ttft_ms,
                  result.steady_p99_tpot_ms, result.inflight, result.verdict)
         self.last_steady = steady
+        # A verdict is final when the probe reached its steady state, or when it failed on latency or
+        # errors (a longer probe only gets worse). A pass, or a growing backlog within the limits, seen
+        # before the batch had filled may be the ramp itself: the probe is repeated longer.
+        self.last_decided = steady is None or steady.long_enough or not (ok and within)
         return result
 
     def full_run(self, n: int, qps: float) -> Attempt:
@@ -150,10 +156,10 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
             if steady is not None:  # the next probe is sized from this one's latency
                 state["seconds"] = max(state["seconds"],
                                        qs.probe_seconds(cfg.search_probe_s, MAX_PROBE_S, steady.p90_latency_ms))
-            if steady is None or steady.long_enough or result.seconds >= MAX_PROBE_S or not result.passed:
+            if runner.last_decided or result.seconds >= MAX_PROBE_S:
                 return result
-            log.info("probe %d at %.4g QPS was shorter than its ramp; repeating it for %.0f s",
-                     state["n"], q, state["seconds"])
+            log.info("probe %d at %.4g QPS ended before its steady state (%s); repeating it for %.0f s",
+                     state["n"], q, result.verdict, state["seconds"])
         return result
 
     return qs.search(probe, start_qps, cfg.search_tolerance, ceiling_qps, cfg.search_budget_min * 60)
