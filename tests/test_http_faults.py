@@ -159,3 +159,20 @@ def test_run_py_against_a_stalled_server_explains_the_failure_everywhere(server,
     assert summary["tests"][0]["error_causes"] == {
         "server stalled: no data on any of # open requests for # s (--stall-timeout #)": 8}
     assert os.path.getsize(run_dir / "summary.json") > 0
+
+
+def test_requests_move_to_another_server_when_one_refuses_connections(server):
+    import socket
+
+    from mlperf_vllm.engines.openai_http import OpenAIEngine
+
+    with socket.socket() as s:  # a port nothing listens on: connection refused
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    engine = OpenAIEngine([dead, server.url], "m")
+    try:
+        done = generate(engine, _requests(6))
+    finally:
+        engine.shutdown()
+    assert sorted(c.tag for c in done) == list(range(6)) and server.received == 6
+    assert 1 <= engine.retried <= 6  # the first refusal takes the dead server out of rotation

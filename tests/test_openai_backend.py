@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -153,12 +154,17 @@ def test_killing_one_server_mid_run_gives_an_explained_invalid_run(servers, tmp_
     killed_at = time.time()
     out, err = run.communicate(timeout=120)
     assert time.time() - killed_at < 30
-    assert run.returncode == 5, err[-2000:]
+    assert run.returncode in (0, 5), err[-2000:]
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["validity"]["performance"] == "INVALID"
-    assert any("failed in the engine" in r for r in summary["validity"]["reasons"])
+    test = next(t for t in summary["tests"] if t["log_dir"] == "Performance")
+    retried = int(re.search(r"HTTP client: (\d+) requests sent again", (run_dir / "run.log").read_text()).group(1))
+    # The dead server's requests that it never answered went to the live one; those it had begun to
+    # answer are lost and explained, by cause. Either way every sample is accounted for, nothing hangs.
+    assert retried + test["engine_errors"] > 0
+    if test["engine_errors"]:
+        assert summary["validity"]["performance"] == "INVALID" and "Performance: INVALID" in out
+        assert any("failed in the engine" in r for r in summary["validity"]["reasons"])
     assert (run_dir / "Performance" / logs.DETAIL_FILE).is_file()
-    assert "Performance: INVALID" in out
     ps = subprocess.run(["ps", "-o", "pid=", "-g", str(run.pid)], capture_output=True, text=True).stdout
     assert not ps.strip()  # no child process of the run survives

@@ -80,10 +80,14 @@ def check_endpoints(endpoints: Sequence[str], model: str, timeout_s: float = 10.
                              "pass --served-model-name with one of those.")
 
 
+DOWN_S = 5.0  # an endpoint that could not take a request gets no new ones for this long
+
+
 @dataclass
 class _Endpoint:
     url: str
     outstanding: int = 0
+    down_until: float = 0.0
 
 
 class OpenAIEngine:
@@ -135,7 +139,9 @@ class OpenAIEngine:
                 sink.on_error(r.tag, "the HTTP client is shut down")
 
     def _pick(self) -> _Endpoint:
-        ep = min(self._endpoints, key=lambda e: e.outstanding)  # least outstanding requests
+        now = time.monotonic()
+        up = [e for e in self._endpoints if e.down_until <= now] or self._endpoints
+        ep = min(up, key=lambda e: e.outstanding)  # least outstanding requests, among those taking requests
         ep.outstanding += 1
         return ep
 
@@ -184,6 +190,7 @@ class OpenAIEngine:
                 resp = await self._session.post(f"{ep.url}/v1/completions", json=self._body(r))
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientConnectorError,
                     aiohttp.ConnectionTimeoutError) as exc:  # no response began: the server never processed it
+                ep.down_until = time.monotonic() + DOWN_S  # the next attempt goes to another server, if any
                 raise _NotAnswered(f"{type(exc).__name__}: {exc}") from exc
             async with resp:
                 self._last_progress = time.monotonic()
