@@ -135,6 +135,7 @@ class RunConfig:
     backend: Backend = Backend.VLLM
     device: Device = Device.CUDA
     target_qps_note: str = ""  # where an auto or searched QPS came from
+    min_query_count: int | None = None  # set by the QPS search: the queries LoadGen's early stopping needs
     extra_metrics: bool = False
     version: str = "v6.1"
     accuracy_log: Path | None = None

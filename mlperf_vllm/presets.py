@@ -21,7 +21,10 @@ PRESETS: dict[str, dict[Scenario, dict[str, Any]]] = {
     "h200-fp8": {
         Scenario.OFFLINE: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
         Scenario.SERVER: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
-        Scenario.INTERACTIVE: {**_H200_COMMON, "max_num_batched_tokens": 2048, "max_num_seqs": 256},
+        # async scheduling overlaps the CPU's scheduling with the GPU's step: 48 QPS VALID (p99 TPOT 26.5 ms)
+        # where the same settings without it failed at 44.5 (31.0 ms); Offline and Server gained nothing.
+        Scenario.INTERACTIVE: {**_H200_COMMON, "max_num_batched_tokens": 2048, "max_num_seqs": 256,
+                               "engine_args": {"async_scheduling": True}},
         Scenario.SINGLESTREAM: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
     },
 }

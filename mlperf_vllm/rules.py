@@ -98,3 +98,53 @@ ROUND_SEEDS = {
 # LoadGen (results.cc, early stopping for SingleStream's 90th percentile): "Need to process at least 64
 # queries for early stopping"; a shorter SingleStream run is INVALID however fast it is.
 SINGLESTREAM_EARLY_STOPPING_MIN_QUERIES = 64
+
+# LoadGen's early stopping for Server-type runs (loadgen/results.cc EarlyStopping, early_stopping.cc): with t
+# of the n queries over a latency limit, the run passes only if n >= h + t, where h is the fewest passing
+# queries for which P(Binomial(h + t, 1 - percentile) <= t) < 1 - confidence (tolerance 0). With no query
+# over the limit that is 459 queries; TTFT and TPOT are checked separately.
+EARLY_STOPPING_PERCENTILE = 0.99
+EARLY_STOPPING_CONFIDENCE = 0.99
+
+
+def _binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(Binomial(n, p) <= k)."""
+    import math
+
+    log_p, log_q = math.log(p), math.log1p(-p)
+    base = math.lgamma(n + 1)
+    return min(1.0, sum(math.exp(base - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
+                        for i in range(0, min(k, n) + 1)))
+
+
+def early_stopping_min_queries(over_limit: int, percentile: float = EARLY_STOPPING_PERCENTILE,
+                               confidence: float = EARLY_STOPPING_CONFIDENCE) -> int:
+    """The fewest queries with which LoadGen's early stopping passes when `over_limit` of them are over."""
+    t = max(0, int(over_limit))
+    lo, hi = 1, 1
+    while _binomial_cdf(t, hi + t, 1 - percentile) >= 1 - confidence:
+        lo, hi = hi + 1, hi * 2
+    while lo < hi:  # the CDF falls as passing queries are added: bisect for the fewest
+        mid = (lo + hi) // 2
+        if _binomial_cdf(t, mid + t, 1 - percentile) < 1 - confidence:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo + t
+
+
+def early_stopping_queries_for_share(over_share: float) -> int:
+    """The fewest queries with which early stopping passes when a share `over_share` of them is over a limit
+    (must be below 1 - percentile: at the percentile itself no run length suffices)."""
+    import math
+
+    limit = round(1 - EARLY_STOPPING_PERCENTILE, 12)  # 0.01, not 0.010000000000000009
+    if not 0 <= over_share < limit:
+        raise ValueError(f"over_share must be in [0, {limit:g})")
+    n = early_stopping_min_queries(0)
+    for _ in range(10_000):  # converges in a few steps for any share below the limit
+        need = early_stopping_min_queries(math.ceil(over_share * n))
+        if n >= need:
+            return n
+        n = max(n + 1, need)
+    raise ValueError(f"no run length passes early stopping with {over_share:.3%} of its queries over the limit")

@@ -168,14 +168,57 @@ def _rows(n, gap_ms, latency_ms, ttft_ms=100.0, tpot_ms=30.0):
             for i in range(n)]
 
 
-def test_steady_state_sees_a_backlog_that_latencies_alone_do_not_show():
+def _queue_rows(qps, seconds, latency_s, slots=None, seed=0):
+    """A probe's SUT rows: Poisson arrivals at qps into `slots` servers (None: as many as needed) with
+    lognormal service times around latency_s, first come first served."""
+    import heapq
+    import random
+
+    rng = random.Random(seed)
+    t, rows, free = 0.0, [], []
+    while t < seconds:
+        t += rng.expovariate(qps)
+        service = latency_s * rng.lognormvariate(0, 0.3) / math.exp(0.045)
+        start = t
+        if slots is not None:
+            if len(free) >= slots:
+                start = max(t, heapq.heappop(free))
+            heapq.heappush(free, start + service)
+        rows.append({"issued_ms": t * 1000, "ttft_ms": (start - t + 0.05) * 1000, "tpot_ms": 20.0,
+                     "latency_ms": (start - t + service) * 1000})
+    return rows
+
+
+@pytest.mark.parametrize("qps,latency_s", [(26.0, 1.2), (52.0, 2.0), (55.0, 8.0)])
+def test_a_stationary_engine_is_not_judged_over_capacity(qps, latency_s):
+    # 15-450 requests in flight, Poisson arrivals: the rise through a window is noise, never a backlog
+    states = [qs.steady_state(_queue_rows(qps, 24.0, latency_s, seed=seed)) for seed in range(100)]
+    assert not any(s.backlog_growing for s in states)
+    assert sum(s.backlog_unsure for s in states) <= 5  # rarely even a longer probe
+
+
+def test_an_engine_over_capacity_is_judged_so_once_the_probe_is_long_enough():
+    # 60 slots of 2 s: capacity 30 QPS; at 36 QPS the queue grows by 6 requests a second
+    short = [qs.steady_state(_queue_rows(36.0, 24.0, 2.0, slots=60, seed=s)) for s in range(50)]
+    long = [qs.steady_state(_queue_rows(36.0, 90.0, 2.0, slots=60, seed=s)) for s in range(50)]
+    assert sum(s.backlog_growing or s.backlog_unsure for s in short) >= 15  # a short probe may only doubt
+    assert sum(s.backlog_growing for s in long) >= 45
+    # its latency grows with the backlog, so it never looks long enough: at the longest probe it is decided
+    verdicts = [qs.judge(s, None, None, 0, True, 2000, 100, longest=True) for s in long]
+    assert sum(not j.passed and j.final for j in verdicts) >= 45
+    # below capacity the same engine is stationary, however long the probe
+    assert not any(qs.steady_state(_queue_rows(24.0, 90.0, 2.0, slots=60, seed=s)).backlog_growing for s in range(50))
+
+
+def test_steady_state_window_and_length():
     stable = qs.steady_state(_rows(900, 20.0, lambda i: 2000.0))  # 50 QPS, 2 s each: 100 in flight
-    assert stable.long_enough and not stable.backlog_growing
+    assert stable.long_enough and not stable.backlog_growing and stable.growth_z == pytest.approx(0, abs=0.5)
     assert stable.inflight_early == pytest.approx(100, abs=2) and stable.inflight_late == pytest.approx(100, abs=2)
+    assert stable.window_s == pytest.approx(9.0, abs=0.1) and stable.mean_latency_ms == 2000.0
     # Over capacity: each request waits a little longer than the one before; the p99 TTFT of the window
     # can still be within the limits while the number in flight climbs.
-    growing = qs.steady_state(_rows(900, 20.0, lambda i: 2000.0 + 4.0 * i))
-    assert growing.backlog_growing and growing.inflight_late > 1.08 * growing.inflight_early
+    growing = qs.steady_state(_rows(3600, 20.0, lambda i: 2000.0 + 4.0 * i))
+    assert growing.backlog_growing and growing.growth_z > qs.Z_OVER
     # Requests lasting longer than half the probe: the window is still the ramp, the probe must be longer
     short = qs.steady_state(_rows(300, 20.0, lambda i: 4000.0))
     assert not short.long_enough
@@ -187,6 +230,124 @@ def test_steady_state_sees_a_backlog_that_latencies_alone_do_not_show():
         r["ttft_ms"] = 5000.0  # a cold start
     assert qs.steady_state(rows).p99_ttft_ms == 100.0
     assert qs.steady_state(rows[:5]) is None
+
+
+def _replayed(qps, seconds, ttft_ms, tpot_ms, early, late):
+    """A probe as run.log recorded it (QPS, duration, steady p99s, mean in flight over the two halves).
+    The mean latency follows from Little's law (in flight = QPS x latency); long enough as the search
+    would judge it, STEADY_LATENCIES latencies (~p90) into the probe."""
+    mean_latency_ms = 1000 * (early + late) / 2 / qps
+    return qs.SteadyState(seconds * 500, int(qps * seconds / 2), ttft_ms, tpot_ms, 1.2 * mean_latency_ms, early, late,
+                          long_enough=seconds >= qs.STEADY_LATENCIES * 1.2 * mean_latency_ms / 1000,
+                          window_s=seconds / 2, mean_latency_ms=mean_latency_ms)
+
+
+INTERACTIVE = (500.0, 30.0)
+SERVER = (2000.0, 100.0)
+# (limits, QPS, s, steady p99 TTFT ms, TPOT ms, in flight early, late, what the fixed full runs showed at that
+# rate: True = it holds (VALID at or above it), False = it fails, None = between a VALID and an INVALID run).
+REPLAYED_PROBES = [
+    # One H200, Interactive 2048/256, 2026-11-30 (qps-search-evidence.md): 44.5 QPS the edge; 48 VALID with async
+    (INTERACTIVE, 52.36, 10, 172, 22.3, 143, 130, False),
+    (INTERACTIVE, 52.36, 17, 246, 30.0, 154, 222, False),
+    (INTERACTIVE, 26.18, 24, 98, 12.3, 22.8, 38.6, True),
+    (INTERACTIVE, 13.09, 24, 67, 5.6, 8.6, 8.1, True),
+    (INTERACTIVE, 19.63, 24, 79, 7.9, 14.3, 15.3, True),
+    (INTERACTIVE, 22.91, 24, 80, 8.0, 16.7, 21.4, True),
+    (INTERACTIVE, 21.27, 24, 88, 7.7, 16.8, 17.3, True),
+    (INTERACTIVE, 22.09, 24, 91, 9.0, 17.4, 21.0, True),
+    (INTERACTIVE, 21.68, 24, 97, 8.5, 15.5, 20.2, True),
+    # One H200, Server 8192/512, 2026-11-28 (docs/gpu-evidence/h200-campaign-2026-11-28): 55, 56 VALID, 57.6 not
+    (SERVER, 52.34, 10, 198, 26.6, 183.8, 158.6, True),
+    (SERVER, 61.58, 11, 503, 49.0, 292.4, 387.9, False),
+    (SERVER, 56.96, 20, 782, 66.5, 382.6, 522.1, None),
+    (SERVER, 54.65, 26, 363, 66.3, 400.6, 496.9, True),
+    (SERVER, 53.50, 26, 689, 61.3, 352.0, 423.4, True),
+    (SERVER, 52.92, 26, 328, 59.3, 368.9, 437.1, True),
+    # Same day, Interactive: 44.5 VALID, 46.6 and above INVALID
+    (INTERACTIVE, 52.34, 10, 150, 20.1, 138.3, 122.2, False),
+    (INTERACTIVE, 61.58, 10, 1108, 34.3, 273.7, 291.6, False),
+    (INTERACTIVE, 56.96, 15, 1615, 34.0, 297.5, 336.7, False),
+    (INTERACTIVE, 54.65, 17, 324, 32.1, 211.6, 253.9, False),
+    (INTERACTIVE, 53.50, 17, 257, 30.4, 176.3, 231.8, False),
+    (INTERACTIVE, 52.92, 17, 291, 30.1, 190.9, 228.1, False),
+    # The CPU demo, Server, 2026-11-30: 64 QPS held (a later full run at 72 met the limits)
+    (SERVER, 32.0, 10, 41, 20.0, 45, 32, True),
+    (SERVER, 64.0, 10, 799, 20.0, 146, 159, True),
+    (SERVER, 64.0, 15, 1459, 20.0, 140, 164, True),
+    (SERVER, 64.0, 20, 1776, 20.0, 226, 241, True),
+    (SERVER, 128.0, 21, 23284, 20.0, 1046, 1444, False),
+]
+
+
+@pytest.mark.parametrize("limits,qps,seconds,ttft,tpot,early,late,holds", REPLAYED_PROBES)
+def test_replayed_probes_are_judged_as_the_full_runs_showed(limits, qps, seconds, ttft, tpot, early, late, holds):
+    steady = _replayed(qps, seconds, ttft, tpot, early, late)
+    j = qs.judge(steady, ttft, tpot, 0, True, *limits, longest=False)
+    if holds:  # never ruled over capacity or over the limits: at most repeated longer
+        assert j.passed and not j.overloaded, j
+    elif holds is False:  # never a final pass at this length
+        assert not (j.passed and j.final), j
+    # as long as a probe may be, it is decided; a rate that holds still passes
+    last = qs.judge(steady, ttft, tpot, 0, True, *limits, longest=True)
+    assert last.final and (last.passed or not holds)
+
+
+def test_judge_final_and_not():
+    limits = (2000.0, 100.0)
+    ramp = _replayed(50.0, 10, 300, 40, 100, 160)  # 10 s at 2.6 s latency: before its steady state
+    assert ramp.backlog_growing and not ramp.long_enough
+    j = qs.judge(ramp, 300, 40, 0, True, *limits, longest=False)
+    assert not j.passed and j.overloaded and not j.final and "backlog growing" in j.why
+    assert qs.judge(ramp, 300, 40, 0, True, *limits, longest=True).final
+    # latency over 90% of a limit, errors and an undrained backlog are final at any length
+    slow = _replayed(50.0, 10, 1900, 40, 100, 160)
+    assert qs.judge(slow, 1900, 40, 0, True, *limits, longest=False) == qs.Judgement(
+        False, False, True, "p99 TTFT 1900 ms over 90% of the limit")
+    assert not qs.judge(ramp, 300, 40, 2, True, *limits, longest=False).passed
+    undrained = qs.judge(ramp, 300, 40, 0, False, *limits, longest=False)
+    assert undrained.final and undrained.overloaded and not undrained.passed
+    assert qs.ProbeResult(50.0, 300, 40, 1.0, 0, False, 12.0, drained=False).verdict == \
+        "over capacity (backlog left at the end)"
+    # stationary and long enough: a final pass
+    steady = _replayed(20.0, 30, 100, 40, 40, 41)
+    assert qs.judge(steady, 100, 40, 0, True, *limits, longest=False) == qs.Judgement(
+        True, False, True, "stationary: in flight 40.0 -> 41.0 (+0.2 spreads)")
+
+
+def test_early_stopping_query_counts_match_loadgen():
+    from mlperf_vllm import rules
+
+    # loadgen/early_stopping.cc: with none over the limit h = ceil(log(1 - 0.99) / log(0.99)) = 459
+    assert rules.early_stopping_min_queries(0) == math.ceil(math.log(0.01) / math.log(0.99)) == 459
+    assert rules.early_stopping_min_queries(1) == 662
+    assert rules._binomial_cdf(1, 662, 0.01) < 0.01 <= rules._binomial_cdf(1, 661, 0.01)
+    assert rules.early_stopping_queries_for_share(0.0) == 459
+    n = rules.early_stopping_queries_for_share(0.005)
+    assert 2000 < n < 2300 and n >= rules.early_stopping_min_queries(math.ceil(0.005 * n))
+    with pytest.raises(ValueError):
+        rules.early_stopping_queries_for_share(0.01)
+
+
+def _es_record(query_count, early_stopping_met=False, perf=True):
+    return {"query_count": query_count, "validity_checks": {"early_stopping_met": early_stopping_met,
+            "perf_constraints_met": perf, "min_duration_met": True, "min_queries_met": True}}
+
+
+def test_an_early_stopping_failure_is_told_apart_by_its_cause():
+    from mlperf_vllm import rules
+
+    limits = rules.TOKEN_LATENCY_LIMITS[Scenario.SERVER]
+    # 360 queries, none over the limit (the CPU demo at 72 QPS x 5 s): too few, the same QPS longer
+    rows = [{"ttft_ms": 50.0, "tpot_ms": 10.0}] * 360
+    need, share = qs.early_stopping_rerun(_es_record(360), rows, limits, 8.0)
+    assert share == 0 and need == rules.early_stopping_queries_for_share(0.005)
+    # 0.8% over the limit in 3,000 queries: no run of <= 8x as many passes: a load failure
+    rows = [{"ttft_ms": 50.0, "tpot_ms": 10.0}] * 2976 + [{"ttft_ms": 2500.0, "tpot_ms": 10.0}] * 24
+    assert qs.early_stopping_rerun(_es_record(3000), rows, limits, 8.0) is None
+    # not an early-stopping failure, or one beside a latency miss
+    assert qs.early_stopping_rerun(_es_record(360, early_stopping_met=True), rows, limits, 8.0) is None
+    assert qs.early_stopping_rerun(_es_record(360, perf=False), rows, limits, 8.0) is None
 
 
 def _record(ttft_ms, tpot_ms, completed):
@@ -232,7 +393,10 @@ class _FakeRunner:
         self.limits = rules.TOKEN_LATENCY_LIMITS[Scenario.SERVER]
         self.tmp, self.capacity, self.runs = tmp_path, capacity, []
 
-    def full_run(self, n, qps):
+    def queries_for_early_stopping(self, qps):
+        return None
+
+    def full_run(self, n, qps, min_queries=None):
         from mlperf_vllm.mlperf.harness import TestRun
         from mlperf_vllm.orchestrate.search import Attempt
 
@@ -275,7 +439,7 @@ def test_a_run_invalid_for_a_reason_a_lower_qps_does_not_fix_stops_the_confirmat
     runner = _FakeRunner(tmp_path, 60.0)
     plain = runner.full_run
 
-    def too_few_queries(n, qps):
+    def too_few_queries(n, qps, min_queries=None):
         a = plain(n, qps)
         a.record.update(valid=False, result_validity="INVALID",
                         validity_checks={"min_queries_met": False, "perf_constraints_met": True})
@@ -305,16 +469,21 @@ def test_a_probe_judged_before_its_steady_state_is_repeated_longer():
         def __init__(self):
             self.calls = []
 
-        def probe(self, n, q, seconds):
+        def probe(self, n, q, seconds, longest=False):
             self.calls.append((q, seconds))
             ramping = seconds < 60.0  # this engine needs a 60 s probe to reach its steady state
-            self.last_steady = qs.SteadyState(0.0, 100, 100.0, 20.0, 10_000.0, 100.0, 150.0 if ramping else 101.0,
+            tpot = 20.0 if q <= 50 else 95.0
+            self.last_steady = qs.SteadyState(0.0, 100, 100.0, tpot, 10_000.0, 100.0, 150.0 if ramping else 101.0,
                                               long_enough=not ramping)
-            self.last_decided = not ramping
-            return qs.ProbeResult(q, 100.0, 20.0, 1.0, 0, not ramping and q <= 50, seconds, overloaded=ramping)
+            j = qs.judge(self.last_steady, 100.0, tpot, 0, True, 2000.0, 100.0, longest)
+            return qs.ProbeResult(q, 100.0, tpot, 1.0, 0, j.passed, seconds, overloaded=j.overloaded, final=j.final,
+                                  why=j.why)
 
     runner = Runner()
     result = search.run_search(runner, 40.0, None)
-    assert runner.calls[0] == (40.0, 10.0) and runner.calls[1][1] == 60.0  # the same QPS, 6 x the 10 s latency
-    assert all(s == 60.0 for _, s in runner.calls[1:]) and result.best_qps is not None
+    # the same QPS again, as long as 6 p90 latencies (10 s) of the probe within the limits
+    assert runner.calls[0] == (40.0, 10.0) and runner.calls[1] == (40.0, 60.0)
+    assert all(s == 60.0 for _, s in runner.calls[2:]) and result.best_qps is not None
     assert 0.9 * 50 <= result.best_qps <= 50
+    # a probe over the limits is final at once and does not lengthen the probes (its latency is its backlog)
+    assert [s for q, s in runner.calls if q > 50] and all(s == 60.0 for q, s in runner.calls if q > 50)

@@ -30,6 +30,11 @@ class LoopThread:
         """True once stop() was called."""
         return self._stopped
 
+    @property
+    def running(self) -> int:
+        """Tasks started by spawn that have not finished (scheduled ones included)."""
+        return len(self._tasks)
+
     def run(self, coro: Awaitable[T], timeout: float | None = None) -> T:
         """Run coro on the loop and wait for its result (from any thread but the loop's)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]

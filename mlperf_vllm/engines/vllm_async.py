@@ -78,12 +78,21 @@ class VllmAsyncEngine:
                                                 self._params(request), request_id=str(next(self._ids))):
                 state.absorb(out)
         except asyncio.CancelledError:
-            sink.on_error(request.tag, "cancelled: the engine is shutting down")
+            sink.on_error(request.tag, "cancelled")
             raise
         except self._rejected as exc:  # e.g. prompt longer than max_model_len
             sink.on_error(request.tag, f"rejected by vLLM: {exc}")
         except Exception as exc:  # engine core died (EngineDeadError) or similar: never hang LoadGen
             sink.on_error(request.tag, f"vLLM engine failed: {type(exc).__name__}: {exc}")
+
+    def cancel_all(self) -> None:
+        """Cancel every request in flight (AsyncLLM aborts it; each reports on_error); returns at once."""
+        if not self._aio.stopped:
+            self._aio.loop.call_soon_threadsafe(self._aio.cancel_running)
+
+    def outstanding(self) -> int:
+        """Requests in flight."""
+        return self._aio.running
 
     def shutdown(self) -> None:
         """Cancel what is in flight, stop the engine cores and the loop (idempotent)."""

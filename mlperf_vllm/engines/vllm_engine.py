@@ -58,6 +58,7 @@ class VllmEngine:
         self._states: dict[str, RequestState] = {}
         self._next_id = 0
         self._stopping = False
+        self._cancel = False
         self._dead: str | None = None
         self._thread = threading.Thread(target=self._run, name="vllm-driver", daemon=True)
         self._thread.start()
@@ -72,6 +73,18 @@ class VllmEngine:
         if dead is not None:
             for r in requests:
                 sink.on_error(r.tag, dead)
+
+    def cancel_all(self) -> None:
+        """Abort every request queued or running (each reports on_error "cancelled"); returns at once.
+        The driver thread does it before its next step, so a request submitted meanwhile goes too."""
+        with self._cv:
+            self._cancel = True
+            self._cv.notify()
+
+    def outstanding(self) -> int:
+        """Requests queued or running."""
+        with self._cv:
+            return len(self._inbox) + len(self._states)
 
     def shutdown(self) -> None:
         """Stop the driver thread and the engine core."""
@@ -101,12 +114,16 @@ class VllmEngine:
         try:
             while True:
                 with self._cv:
-                    while not (self._inbox or self._stopping or self._states):
+                    while not (self._inbox or self._stopping or self._states or self._cancel):
                         self._cv.wait()
                     if self._stopping:
                         break
                     batch = list(self._inbox)
                     self._inbox.clear()
+                    cancel, self._cancel = self._cancel, False
+                if cancel:
+                    self._abort_all(batch)
+                    continue
                 for request, sink in batch:
                     self._add(request, sink)
                 if self._states:
@@ -114,6 +131,15 @@ class VllmEngine:
         except Exception as exc:  # engine died: fail everything outstanding, never hang LoadGen
             log.exception("vLLM engine failed")
             self._fail_all(f"vLLM engine failed: {type(exc).__name__}: {exc}")
+
+    def _abort_all(self, queued: list[tuple[GenerationRequest, CompletionSink]]) -> None:
+        running = list(self._states.values())
+        if self._states:
+            self._engine.abort_request(list(self._states))
+        with self._cv:
+            self._states.clear()
+        for request, sink in [*queued, *((st.request, st.sink) for st in running)]:
+            sink.on_error(request.tag, "cancelled")
 
     def _fail_all(self, message: str) -> None:
         with self._cv:

@@ -32,6 +32,7 @@ class UserConfRequest:
     target_qps: float | None = None  # Offline expected QPS, or Server/Interactive target QPS
     target_latency_ms: float | None = None  # SingleStream expected latency
     min_duration_ms: int | None = None
+    min_query_count: int | None = None  # at least this many queries (the QPS search sizes it for early stopping)
 
 
 def render_user_conf(req: UserConfRequest) -> str:
@@ -45,15 +46,19 @@ def render_user_conf(req: UserConfRequest) -> str:
     if req.min_duration_ms is not None:
         lines.append(f"# --min-duration: shorter than MLPerf's {rules.MIN_DURATION_MS} ms, not valid for submission")
         lines.append(f"{key}.min_duration = {req.min_duration_ms}")
+    min_queries = req.min_query_count
     if req.total_sample_count < req.official_sample_count:
         # A partial data set: the performance set and the minimum query count follow it, as the
         # full set's 13368/5000 do in mlperf.conf. Not valid for submission.
         lines.append(f"# partial data set ({req.total_sample_count} of {req.official_sample_count} samples)")
         lines.append(f"{key}.performance_sample_count_override = {req.total_sample_count}")
-        min_queries = req.total_sample_count
+        min_queries = max(min_queries or 0, req.total_sample_count)
         if req.scenario is Scenario.SINGLESTREAM:
             # LoadGen's early-stopping estimate of the p90 latency needs at least this many queries.
             min_queries = max(min_queries, rules.SINGLESTREAM_EARLY_STOPPING_MIN_QUERIES)
+    if min_queries is not None:
+        if req.min_query_count is not None:
+            lines.append("# the QPS search: as many queries as LoadGen's early stopping needs at p99")
         lines.append(f"{key}.min_query_count = {min_queries}")
     return "\n".join(lines) + "\n"
 
@@ -80,8 +85,12 @@ class TestRun:
 
 
 def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
-             audit_config: Path | None = None) -> TestRun:
-    """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir."""
+             audit_config: Path | None = None, drain_s: float | None = None) -> TestRun:
+    """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir.
+
+    drain_s (QPS probes): once LoadGen has issued its last query, what is still pending after this
+    many seconds is cancelled (SystemUnderTest.cancel_pending), so the test ends and the engine is idle.
+    """
     import time
 
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -112,9 +121,18 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
             done.set()
 
     threading.Thread(target=target, name="loadgen", daemon=True).start()
+    drain_deadline: float | None = None
     try:
         while not done.wait(timeout=0.2):
-            pass
+            if drain_s is None or not sut.schedule_ended.is_set():
+                continue
+            if drain_deadline is None:
+                drain_deadline = time.perf_counter() + drain_s
+            elif time.perf_counter() >= drain_deadline:
+                n = sut.cancel_pending()
+                if n:
+                    log.info("cancelled %d samples still pending %.0f s after the last was issued", n, drain_s)
+                drain_s = None
     except KeyboardInterrupt:
         interrupts.settle()  # taken up here: the process need not be forced out
         n = sut.abort("interrupted")

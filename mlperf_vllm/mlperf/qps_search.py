@@ -7,11 +7,18 @@ only a candidate: the caller confirms it with a full LoadGen run before reportin
 
 A probe is judged on its steady state, not its start: at a load near capacity every request lasts
 seconds (128 tokens x 70 ms on an H200), and as the batch fills each request gets slower, so the ramp
-lasts several request latencies (on the H200, in-flight requests were still rising 2 latencies into
-a probe at a load the full run held). Only requests issued in the probe's second half count; the
-probe lasts STEADY_LATENCIES p90 latencies of that window (it is repeated longer when it did not);
-and a backlog that keeps growing through the window (in-flight requests rising by more than a share
-of the arrivals) is over capacity even while its latencies are within the limits.
+lasts several request latencies. Only requests issued in the probe's second half count, and the probe
+lasts STEADY_LATENCIES p90 latencies of that window (it is repeated longer when it did not).
+
+"Over capacity" is a measurement, not a threshold on noise. Below capacity the count of requests in
+flight is stationary and Poisson-like (M/G/inf: its variance is its mean), so the rise between the
+window's two halves is judged in units of that spread (`SteadyState.growth_z`); above capacity the
+backlog grows linearly with time and the rise keeps growing as the probe lengthens, while the spread
+grows only as its square root. A rise of Z_OVER spreads is over capacity; between Z_UNSURE and Z_OVER
+the probe is undecided and repeated longer; below, it is noise (15-40 in flight rising by 8% on the
+H200, at a third of the TPOT limit, was such noise). A probe whose backlog does not drain within its
+own duration after its schedule ended is over capacity too: what it left is cancelled, so that every
+probe starts on an idle engine and lasts at most about twice its duration.
 """
 
 from __future__ import annotations
@@ -23,7 +30,10 @@ from typing import Any, Callable, Sequence
 
 MAX_HALVINGS = 5  # a start 32x too high is still found; an engine failing at 1/32 of it cannot serve this limit
 STEADY_LATENCIES = 6.0  # a probe lasts at least this many p90 request latencies (of its steady window)
-INFLIGHT_GROWTH_LIMIT = 0.08  # in-flight requests rising by more than this share through the window: a backlog
+# In-flight rise through the window, in Poisson spreads: one-sided, Z_OVER = 3.5 is a false alarm in
+# ~2 of 10,000 probes of a stationary engine; real overload passes it as soon as the probe is long enough.
+Z_OVER = 3.5
+Z_UNSURE = 2.0
 INFLIGHT_GROWTH_FLOOR = 3.0  # ... and by more than this many requests (small counts are noisy)
 PROBE_HEADROOM = 0.9  # a probe passes under this share of each limit: a full run's p99 sees a longer tail
 # Confirmation step after an INVALID full run, from how far its p99 missed the limit (m = p99 / limit).
@@ -49,11 +59,36 @@ class SteadyState:
     inflight_early: float  # mean requests in flight over the window's first half
     inflight_late: float  # ... and over its second half
     long_enough: bool  # the probe lasted STEADY_LATENCIES p90 latencies of its window: the batch had filled
+    window_s: float = 0.0  # the window's length
+    mean_latency_ms: float | None = None  # of the window's requests: how long the count in flight remembers
+
+    @property
+    def inflight_growth(self) -> float:
+        """Requests in flight, second half of the window minus its first half."""
+        return self.inflight_late - self.inflight_early
+
+    @property
+    def growth_z(self) -> float:
+        """The in-flight rise in units of its spread for a stationary engine.
+
+        In flight at a moment is Poisson (M/G/inf: variance = mean) and stays correlated for about one
+        mean latency W, so the mean over a half window of L/2 s has variance mean x min(1, 4 W / L):
+        var(late - early) = (early + late) x min(1, 4 W / L). Without W or L: no averaging is credited.
+        """
+        share = 1.0
+        if self.window_s > 0 and self.mean_latency_ms:
+            share = min(1.0, 4 * self.mean_latency_ms / 1000 / self.window_s)
+        return self.inflight_growth / math.sqrt(max(1.0, (self.inflight_early + self.inflight_late) * share))
 
     @property
     def backlog_growing(self) -> bool:
-        grew = self.inflight_late - self.inflight_early
-        return grew > max(INFLIGHT_GROWTH_LIMIT * self.inflight_early, INFLIGHT_GROWTH_FLOOR)
+        """The rise is far beyond the noise of a stationary count: the queue grows at this rate."""
+        return self.growth_z >= Z_OVER and self.inflight_growth > INFLIGHT_GROWTH_FLOOR
+
+    @property
+    def backlog_unsure(self) -> bool:
+        """The rise may be noise or a slow overload: a longer probe tells them apart."""
+        return not self.backlog_growing and self.growth_z >= Z_UNSURE and self.inflight_growth > INFLIGHT_GROWTH_FLOOR
 
 
 def _pct(values: Sequence[float], q: float) -> float | None:
@@ -86,7 +121,8 @@ def steady_state(rows: Sequence[dict[str, Any]]) -> SteadyState | None:
     end = issued[-1]
     start = end / 2
     window = [r for r in rows if float(r["issued_ms"]) >= start]
-    p90_latency = _pct([float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None], 0.90)
+    latencies = [float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None]
+    p90_latency = _pct(latencies, 0.90)
     spans = [(float(r["issued_ms"]), float(r["issued_ms"]) + float(r["latency_ms"])
               if r.get("latency_ms") is not None else math.inf) for r in rows]
     mid = (start + end) / 2
@@ -97,6 +133,7 @@ def steady_state(rows: Sequence[dict[str, Any]]) -> SteadyState | None:
         p90_latency_ms=p90_latency,
         inflight_early=_mean_inflight(spans, start, mid), inflight_late=_mean_inflight(spans, mid, end),
         long_enough=p90_latency is None or end >= STEADY_LATENCIES * p90_latency,
+        window_s=(end - start) / 1000, mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
     )
 
 
@@ -104,6 +141,51 @@ def probe_seconds(minimum_s: float, maximum_s: float, p90_latency_ms: float | No
     """How long the next probe must last to reach its steady state, from the latency seen so far."""
     need = STEADY_LATENCIES * (p90_latency_ms or 0.0) / 1000
     return round(min(maximum_s, max(minimum_s, need)), 1)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A probe's verdict, why, and whether it is final (False: repeat the probe longer first)."""
+
+    passed: bool
+    overloaded: bool
+    final: bool
+    why: str
+
+
+def judge(steady: SteadyState | None, p99_ttft_ms: float | None, p99_tpot_ms: float | None, errors: int,
+          drained: bool, ttft_limit_ms: float, tpot_limit_ms: float, longest: bool) -> Judgement:
+    """Judge a probe from its steady window (LoadGen's whole-probe p99s when it has none).
+
+    Errors, latencies over PROBE_HEADROOM of a limit and a backlog that did not drain are final at any
+    length (a longer probe only gets worse). A pass, a growing backlog and an unsure one are final only
+    once the probe reached its steady state, or when it is as long as a probe may be (`longest`): a
+    ramp still filling the batch also raises the count in flight.
+    """
+    if errors:
+        return Judgement(False, False, True, f"{errors} errors")
+    if not drained:
+        return Judgement(False, True, True, "its backlog did not drain within the probe's duration")
+    ttft = steady.p99_ttft_ms if steady is not None and steady.p99_ttft_ms is not None else p99_ttft_ms
+    tpot = steady.p99_tpot_ms if steady is not None and steady.p99_tpot_ms is not None else p99_tpot_ms
+    if ttft is None or tpot is None:
+        return Judgement(False, False, True, "no TTFT or TPOT was measured")
+    over = [f"p99 {name} {v:.4g} ms" for name, v, lim in (("TTFT", ttft, ttft_limit_ms), ("TPOT", tpot, tpot_limit_ms))
+            if v >= PROBE_HEADROOM * lim]
+    if over:
+        return Judgement(False, False, True, f"{', '.join(over)} over {PROBE_HEADROOM:.0%} of the limit")
+    if steady is None:
+        return Judgement(True, False, True, "too few requests to judge the backlog")
+    settled = steady.long_enough or longest
+    growth = (f"in flight {steady.inflight_early:.1f} -> {steady.inflight_late:.1f} "
+              f"({steady.growth_z:+.1f} spreads)")
+    if steady.backlog_growing:
+        return Judgement(False, True, settled, f"backlog growing: {growth}")
+    if steady.backlog_unsure and not longest:
+        return Judgement(True, False, False, f"backlog unsure: {growth}")
+    if not settled:
+        return Judgement(True, False, False, f"before its steady state: {growth}")
+    return Judgement(True, False, True, f"stationary: {growth}")
 
 
 def failed_for_load(qps: float, record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float,
@@ -119,6 +201,32 @@ def failed_for_load(qps: float, record: dict[str, Any], ttft_limit_ms: float, tp
         return True
     completed = (record.get("throughput") or {}).get("completed_samples_per_s")
     return bool(completed) and completed < (1 - 2 * tolerance) * qps and checks.get("early_stopping_met") is False
+
+
+def early_stopping_rerun(record: dict[str, Any], timings: Sequence[dict[str, Any]], limits: Any,
+                         max_growth: float) -> tuple[int, float] | None:
+    """(queries needed, share over a limit) when a full run failed LoadGen's early stopping only for too
+    few queries: its p99s met the limits, and with the share of its queries over a limit that it showed,
+    a run of at most max_growth times as many queries would pass. None when it failed otherwise, or when
+    so many queries were over a limit that no feasible length passes (a load failure: lower the QPS)."""
+    from .. import rules
+
+    checks = record.get("validity_checks") or {}
+    if checks.get("early_stopping_met") is not False or any(
+            checks.get(k) is False for k in ("perf_constraints_met", "min_duration_met", "min_queries_met")):
+        return None
+    done = [t for t in timings if t.get("ttft_ms") is not None]
+    n = int(record.get("query_count") or len(done))
+    if not done or not n:
+        return None
+    over = max(sum(1 for t in done if t["ttft_ms"] >= limits.ttft_ms),
+               sum(1 for t in done if t.get("tpot_ms") is not None and t["tpot_ms"] >= limits.tpot_ms))
+    # Sized with a fifth more over the limit than this run showed, and never below the search's own share.
+    share = max(1.2 * over / n, 0.005)
+    if share >= 0.95 * (1 - rules.EARLY_STOPPING_PERCENTILE):
+        return None
+    need = rules.early_stopping_queries_for_share(share)
+    return (need, over / n) if n < need <= max_growth * n else None
 
 
 def next_confirmation_qps(qps: float, record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float,
@@ -162,6 +270,10 @@ class ProbeResult:
     steady_p99_tpot_ms: float | None = None
     inflight: tuple[float, float] | None = None  # mean in flight over the window's first and second half
     probe_s: float | None = None  # the probe's minimum duration
+    growth_z: float | None = None  # the in-flight rise in Poisson spreads (SteadyState.growth_z)
+    drained: bool = True  # False: its backlog was cancelled after the drain bound
+    final: bool = True  # False: judged before its steady state (a longer probe may decide otherwise)
+    why: str = ""
 
     @property
     def verdict(self) -> str:
@@ -169,6 +281,8 @@ class ProbeResult:
             return "within limits"
         if self.errors:
             return "errors"
+        if not self.drained:
+            return "over capacity (backlog left at the end)"
         return "over capacity (backlog growing)" if self.overloaded else "over the limits"
 
 

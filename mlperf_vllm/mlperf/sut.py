@@ -36,6 +36,27 @@ class SampleTiming:
     error: str | None = None
 
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def int32_ids(token_ids: Sequence[Any]) -> np.ndarray:
+    """Token ids as the int32 array LoadGen gets; ValueError naming the first id that is not a 32-bit int."""
+    try:
+        arr = np.asarray(token_ids)
+    except (TypeError, ValueError, OverflowError):  # ragged nesting and the like
+        arr = np.asarray([repr(token_ids)])
+    if arr.size == 0 and arr.ndim == 1:
+        return arr.astype(np.int32)
+    # C speed on the hot path: a list of Python ints is an int64 array; None, str, float, bool, nested
+    # lists or ints beyond 64 bits give another dtype or shape.
+    if arr.ndim != 1 or arr.dtype.kind not in "iu" or arr.min() < INT32_MIN or arr.max() > INT32_MAX:
+        flat = list(token_ids) if isinstance(token_ids, (list, tuple)) else [token_ids]
+        bad = next((t for t in flat if isinstance(t, bool) or not isinstance(t, (int, np.integer))
+                    or not INT32_MIN <= int(t) <= INT32_MAX), token_ids)
+        raise ValueError(f"the engine returned a token id that is not a 32-bit integer: {str(bad)[:40]!r}")
+    return arr.astype(np.int32, copy=False)
+
+
 class SystemUnderTest:
     """Feeds LoadGen queries to an Engine and reports completions back to LoadGen."""
 
@@ -55,6 +76,8 @@ class SystemUnderTest:
         self.errors: list[str] = []
         self._pending: set[int] = set()  # response ids LoadGen still waits for
         self.aborted: str | None = None
+        self.cancelled = 0  # samples of the current test completed without output by cancel_pending
+        self.schedule_ended = threading.Event()  # LoadGen has issued its last query (flush_queries)
 
     # LoadGen callbacks -------------------------------------------------------------------
     def issue_queries(self, query_samples: Sequence[Any]) -> None:
@@ -77,7 +100,8 @@ class SystemUnderTest:
         self._engine.submit(requests, self)
 
     def flush_queries(self) -> None:
-        """Nothing is held back, so there is nothing to flush."""
+        """Nothing is held back; LoadGen calls this once it has issued its last query."""
+        self.schedule_ended.set()
 
     # Engine callbacks (CompletionSink) -----------------------------------------------------
     def on_first_token(self, tag: int, token_ids: Sequence[int]) -> None:
@@ -85,7 +109,10 @@ class SystemUnderTest:
         timing = self.timings.get(tag)
         if timing is not None:
             timing.first_token_ns = time.perf_counter_ns()
-        data = np.asarray(token_ids, dtype=np.int32)
+        try:
+            data = int32_ids(token_ids)
+        except ValueError:
+            return  # the completion carries the same ids and fails the sample with the reason
         with self._lock:  # never for a sample that abort() already completed (LoadGen freed it)
             if tag in self._pending:
                 self._lg.FirstTokenComplete([self._lg.QuerySampleResponse(tag, data.ctypes.data, data.nbytes)])
@@ -100,10 +127,14 @@ class SystemUnderTest:
 
     def on_complete(self, completion: Completion) -> None:
         """Report the whole output with n_tokens; LoadGen copies the bytes inside the call."""
+        try:  # before the sample is claimed: a failure here must still complete it (on_error)
+            data = int32_ids(completion.token_ids)
+        except ValueError as exc:
+            self.on_error(completion.tag, str(exc))
+            return
         if not self._take(completion.tag):
             return
-        data = np.asarray(completion.token_ids, dtype=np.int32)
-        n_tokens = len(completion.token_ids)
+        n_tokens = len(data)
         timing = self.timings.get(completion.tag)
         if timing is not None:
             timing.completed_ns = time.perf_counter_ns()
@@ -137,6 +168,32 @@ class SystemUnderTest:
             self._lg.QuerySamplesComplete([self._lg.QuerySampleResponse(tag, 0, 0, 0)])
         return len(tags)
 
+    def cancel_pending(self) -> int:
+        """Complete every pending sample now without output and cancel it in the engine (a QPS probe whose
+        backlog outlived its bound); unlike abort, later samples are served as usual. Returns how many."""
+        with self._lock:
+            tags = list(self._pending)
+            self._pending.clear()
+            self.cancelled += len(tags)
+        for tag in tags:
+            self._lg.QuerySamplesComplete([self._lg.QuerySampleResponse(tag, 0, 0, 0)])
+        cancel = getattr(self._engine, "cancel_all", None)
+        if cancel is not None:
+            cancel()
+        return len(tags)
+
+    def engine_idle(self, timeout_s: float) -> bool:
+        """Wait until the engine holds no request (True), at most timeout_s; engines that cannot tell: True."""
+        outstanding = getattr(self._engine, "outstanding", None)
+        if outstanding is None:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while outstanding() > 0:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
     # Reporting -------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget the records of the previous LoadGen test."""
@@ -146,6 +203,8 @@ class SystemUnderTest:
             self.completed_tokens = 0
             self.errors = []
             self._pending = set()
+            self.cancelled = 0
+        self.schedule_ended.clear()
 
     def timing_rows(self) -> list[dict[str, float | int | str | None]]:
         """Per-sample SUT timings in ms relative to the first issue (for plots and CSV)."""

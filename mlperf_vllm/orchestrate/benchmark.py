@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -28,12 +29,20 @@ from ..engines.factory import (
     start_engine,
     vllm_spec,
 )
+from ..errors import SetupError
 from ..mlperf import harness, logs
 from ..mlperf.dataset import describe
 from ..mlperf.sut import SystemUnderTest
 from ..results import environment, store
 from ..results import summary as summ
-from ..results.atomic import write_json_atomic, write_text_atomic
+from ..results.atomic import (
+    disk_error,
+    disk_nearly_full,
+    free_bytes,
+    is_disk_error,
+    write_json_atomic,
+    write_text_atomic,
+)
 from ..results.folder import attach_run_log, write_timings_csv
 from . import plan as planning
 from . import search
@@ -137,7 +146,8 @@ class Measurement:
         limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
         runner = search.LoadGenRunner(
             cfg, self.run_dir, settings, sut, lg, len(plan.samples),
-            lambda q: planning.user_conf_text(plan.with_target_qps(q, "").cfg), self.progress)
+            lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
+            self.progress)
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
         start = search.start_qps(ceiling)
         result = search.run_search(runner, start, ceiling)
@@ -164,7 +174,7 @@ class Measurement:
         chosen.test.log_dir = final
         self.record(chosen.test, chosen.timings, chosen.record)
         plan = plan.with_target_qps(chosen.qps, f"search: confirmed by full run {which} of "
-                                                f"{len(confirmation.attempts)}")
+                                                f"{len(confirmation.attempts)}", chosen.min_query_count)
         write_plan(self.run_dir, plan)
         return plan
 
@@ -180,42 +190,88 @@ def write_summary(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcom
     return data
 
 
+def _write_error(exc: OSError, path: Path) -> SetupError:
+    """A results write refused by the system, as a one-line SetupError (exit 3)."""
+    if isinstance(exc, SetupError):
+        return exc
+    if is_disk_error(exc):
+        return disk_error(exc, path)
+    return SetupError(f"cannot write {path}: {exc.strerror or exc}; check the folder and its permissions "
+                      "(or pass another --results-dir), then run again.")
+
+
 def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome]:
-    """Create the run folder and write what is known before the engine starts."""
+    """Create the run folder and write what is known before the engine starts. If the disk refuses (full,
+    read-only), nothing has run yet: the new folder is removed again and SetupError (exit 3) raised."""
     cfg = plan.cfg
-    run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
-    attach_run_log(run_dir)
-    log.info("run folder %s", run_dir)
-    outcome = _new_outcome(plan, run_dir, command)
-    outcome.environment = environment.collect()
-    write_json_atomic(run_dir / "environment.json", outcome.environment)
-    write_summary(plan, run_dir, outcome, status="running")
+    try:
+        run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+    except OSError as exc:
+        raise _write_error(exc, cfg.results_dir / "<new run folder>") from None
+    handler = None
+    try:
+        handler = attach_run_log(run_dir)
+        log.info("run folder %s", run_dir)
+        outcome = _new_outcome(plan, run_dir, command)
+        outcome.environment = environment.collect()
+        write_json_atomic(run_dir / "environment.json", outcome.environment)
+        write_summary(plan, run_dir, outcome, status="running")
+    except OSError as exc:
+        error = _write_error(exc, Path(exc.filename) if exc.filename else run_dir)
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no half-made run folder is left
+        raise error from None
     return run_dir, outcome
 
 
+def _keep_history(results_dir: Path, run_dir: Path) -> None:
+    """latest and index.md; on a disk that refuses them the run's own files still stand."""
+    for update in (store.update_latest, lambda d, _: store.rebuild_index(d)):
+        try:
+            update(results_dir, run_dir)
+        except OSError as exc:  # derived data: `python report.py --rebuild-index` recreates both
+            (log.info if is_disk_error(exc) else log.warning)(  # a full disk is the run's own error line
+                "latest/index.md not updated (%s); `python report.py --rebuild-index --results-dir %s` recreates "
+                "them", exc, results_dir)
+
+
 def finish(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, status: str,
-           render: Callable[[Path], Any]) -> tuple[dict[str, Any], list[str]]:
-    """Final summary, report and plots; then latest and the index (and --keep-all 0 clean-up)."""
-    data = write_summary(plan, run_dir, outcome, status)
+           render: Callable[[Path], Any]) -> tuple[dict[str, Any], list[str], SetupError | None]:
+    """Final summary, report and plots; then latest and the index (and --keep-all 0 clean-up).
+
+    If the summary cannot be written (disk full, read-only), the run is marked ended (failed, or
+    interrupted) with the smallest write that can work, nothing else is written or removed, and the
+    error is returned with that small summary."""
+    results_dir = plan.cfg.results_dir
+    try:
+        data = write_summary(plan, run_dir, outcome, status)
+    except OSError as exc:
+        error = _write_error(exc, run_dir / store.SUMMARY_FILE)
+        log.info("the run's summary could not be written: %s", error)
+        ended = "interrupted" if status == "interrupted" else "failed"
+        data = summ.build(plan.cfg, outcome, status=ended, tool_version=__version__)
+        small = store.mark_ended(run_dir, data, ended, f"results not written: {error}")
+        _keep_history(results_dir, run_dir)
+        return small or store.ended_summary(data, ended, str(error)), [], error
     try:
         render(run_dir)
     except Exception:  # a broken plot must never lose the run: summary.json is already written
         log.exception("rendering the report failed; `python report.py %s` re-renders it", run_dir)
-    results_dir = plan.cfg.results_dir
-    store.update_latest(results_dir, run_dir)
     removed: list[str] = []
     if not plan.cfg.keep_all and status == "completed":
         for path in store.remove_earlier_runs(results_dir, run_dir, plan.cfg.category.value, plan.cfg.scenario.value):
             log.info("--keep-all 0: removed earlier run %s", path)
             removed.append(path.name)
-    store.rebuild_index(results_dir)
-    return data, removed
+    _keep_history(results_dir, run_dir)
+    return data, removed, None
 
 
 def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory: EngineFactory | None,
             on_interrupt: Callable[[], None], advise: Callable[[BaseException, Path], str]) -> RunResult:
     """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report."""
-    from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, BenchError
+    from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError
     from ..report.render import render_run
 
     cfg = plan.cfg
@@ -238,6 +294,7 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
             finally:
                 plan = measurement.plan
                 engine.shutdown()
+                _note_client_stats(engine, outcome)
             acc_log = run_dir / "Accuracy" / logs.ACCURACY_FILE
         else:
             write_plan(run_dir, plan)
@@ -256,12 +313,50 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
     except Exception as exc:  # the run folder keeps what was done; the traceback goes to run.log
         status, code = "failed", EXIT_RUN_FAILED
         log.exception("run failed")
-        error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
+        if is_disk_error(exc) or disk_nearly_full(run_dir):  # LoadGen's own writes fail silently: empty logs
+            code, error = EXIT_SETUP, _disk_full_line(run_dir, exc)
+        else:
+            error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
     if not (run_dir / "config.json").exists():  # the run ended before its values were final
-        write_plan(run_dir, plan)
+        try:
+            write_plan(run_dir, plan)
+        except OSError as exc:  # the error that ended the run says why (the disk, usually)
+            log.info("config.json not written: %s", exc)
     interrupts.set_last_words(None)
-    data, removed = finish(plan, run_dir, outcome, status, render_run)
+    data, removed, write_error = finish(plan, run_dir, outcome, status, render_run)
+    if write_error is not None:
+        if status != "interrupted":
+            status, code = "failed", write_error.exit_code
+        try:
+            on_disk = store.read_summary(run_dir).status
+        except store.ForeignSummary:
+            on_disk = None
+        marked = (f"marked {on_disk}" if on_disk in ("failed", "interrupted")  # else not even the small one fit
+                  else "shown as stopped once this process has ended")
+        disk = (f"{str(write_error).rstrip('.')} (the run is {marked}; its files so far stay in {run_dir}; earlier "
+                "runs are untouched)")
+        error = disk if error is None or is_disk_error(write_error) else f"{error.rstrip('.')}; also {disk}"
     return RunResult(status, code, run_dir, data, removed, error)
+
+
+def _note_client_stats(engine: Engine, outcome: summ.RunOutcome) -> None:
+    """The HTTP client's resends, rate limits, stalls and re-encoded replies, when any, in the run's notes."""
+    from ..engines.openai_http import ClientStats  # light: aiohttp loads only when a client is made
+
+    stats = getattr(engine, "stats", None)
+    note = stats.note() if isinstance(stats, ClientStats) else None
+    if note:
+        outcome.notes.append(note)
+
+
+def _disk_full_line(run_dir: Path, exc: BaseException) -> str:
+    """The one line for a run that failed because its disk filled up (or turned read-only)."""
+    if isinstance(exc, OSError) and is_disk_error(exc):
+        return str(_write_error(exc, Path(exc.filename) if exc.filename else run_dir))
+    free = free_bytes(run_dir)
+    left = f"{free // 1024} KiB free" if free is not None else "no space left"
+    return (f"the disk of {run_dir.parent} is full ({left}): LoadGen's logs in {run_dir} are cut short; free some "
+            "space or pass a --results-dir on another disk, then run again.")
 
 
 def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcome) -> None:
@@ -269,6 +364,10 @@ def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcom
     log.warning("interrupted: forced exit; `python report.py %s` renders the report", run_dir)
     if not (run_dir / "config.json").exists():
         write_plan(run_dir, measurement.plan)
-    write_summary(measurement.plan, run_dir, outcome, "interrupted")
+    try:
+        write_summary(measurement.plan, run_dir, outcome, "interrupted")
+    except OSError as exc:  # a full disk: the smallest summary that says so
+        data = summ.build(measurement.plan.cfg, outcome, status="interrupted", tool_version=__version__)
+        store.mark_ended(run_dir, data, "interrupted", f"interrupted; results not written: {exc}")
     store.rebuild_index(measurement.plan.cfg.results_dir)
 

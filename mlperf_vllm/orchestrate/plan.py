@@ -58,8 +58,9 @@ class RunPlan:
     def with_latency(self, latency_ms: float, note: str) -> "RunPlan":
         return replace(self, cfg=replace(self.cfg, target_latency_ms=latency_ms, target_latency_source=note))
 
-    def with_target_qps(self, qps: float, note: str) -> "RunPlan":
-        return replace(self, cfg=replace(self.cfg, target_qps=qps, target_qps_note=note))
+    def with_target_qps(self, qps: float, note: str, min_query_count: int | None = None) -> "RunPlan":
+        return replace(self, cfg=replace(self.cfg, target_qps=qps, target_qps_note=note,
+                                         min_query_count=min_query_count))
 
 
 def _device(cfg: RunConfig, device_flag: str, model: preflight.ResolvedModel) -> Device:
@@ -85,7 +86,11 @@ def offline_ceiling(cfg: RunConfig) -> Ceiling | None:
 
 def resolve(cfg: RunConfig, device_flag: str) -> RunPlan:
     """Check and decide everything that needs no engine; raises UsageError/SetupError, writes nothing."""
-    model = preflight.resolve_model(cfg.engine.model, cfg.engine.tokenizer, preflight.needs_tokenizer(cfg))
+    if cfg.accuracy_log is not None:  # a typo fails here, before the model, the servers or any folder
+        from ..mlperf.accuracy import check_accuracy_log_path
+        check_accuracy_log_path(cfg.accuracy_log)
+    model = preflight.resolve_model(cfg.engine.model, cfg.engine.tokenizer, preflight.needs_tokenizer(cfg),
+                                    preflight.tokenizer_use(cfg))
     device = _device(cfg, device_flag, model)
     samples = preflight.load_samples(cfg, model)
     par = preflight.resolve_parallelism(cfg, model, device)
@@ -133,4 +138,5 @@ def user_conf_text(cfg: RunConfig) -> str:
     return harness.render_user_conf(harness.UserConfRequest(
         model_name=rules.loadgen_model_name(cfg.category, cfg.scenario), scenario=cfg.scenario,
         total_sample_count=cfg.total_sample_count, official_sample_count=rules.DATASET_SIZE[cfg.category],
-        target_qps=cfg.target_qps, target_latency_ms=cfg.target_latency_ms, min_duration_ms=cfg.min_duration_ms))
+        target_qps=cfg.target_qps, target_latency_ms=cfg.target_latency_ms, min_duration_ms=cfg.min_duration_ms,
+        min_query_count=cfg.min_query_count))

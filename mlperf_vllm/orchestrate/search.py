@@ -5,13 +5,19 @@ Both steps return values and move no folder: every probe and every confirmation 
 LoadGen logs (and the user.conf it ran) under Search/; the benchmark run puts the chosen attempt in
 Performance/. Probes reuse the run's one TestSettings (FromConfig is once per process), changing only
 the target QPS, the minimum duration and query count, and equal-issue padding; all restored after.
+
+Every probe starts on an idle engine and lasts a bounded time: what a probe still has pending its own
+duration after LoadGen issued its last query is cancelled (and judged over capacity), and the next
+waits until the engine holds no request. A confirmation issues at least as many queries as LoadGen's
+early stopping needs at p99 when up to EARLY_STOPPING_SHARE of them are over a limit; one that fails
+early stopping only for too few queries is run again longer at the same QPS, not lower.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,8 +35,14 @@ SEARCH_DIR = "Search"
 START_QPS = 2.0  # without an Offline ceiling: double from here
 CEILING_START_SHARE = 0.85  # with one: a Server run usually holds 0.9-0.98 of the Offline rate
 CONFIRM_ATTEMPTS = 3
-MAX_PROBE_S = 120.0
+MAX_PROBE_S = 90.0
 LENGTHENINGS = 2  # a probe too short for its own latency is repeated longer at most this often
+DRAIN_MIN_S = 5.0  # a probe's backlog may drain for max(this, the probe's duration) after its last query
+IDLE_WAIT_S = 30.0  # before a probe: how long the engine may take to finish or drop what it still holds
+# A confirmation sized so that early stopping passes with this share of its queries over a limit (a p99
+# within the limit has under 1%; a probe passes under 90% of the limit, well inside that).
+EARLY_STOPPING_SHARE = 0.005
+MAX_QUERY_GROWTH = 8.0  # rerun a run short of early-stopping queries at most this many times longer
 
 
 class NoValidQps(BenchError):
@@ -49,6 +61,7 @@ class Attempt:
     test: harness.TestRun
     timings: list[dict[str, Any]]
     why_next: str = ""
+    min_query_count: int | None = None  # set when the run's duration alone gives too few queries
 
     @property
     def valid(self) -> bool:
@@ -66,6 +79,7 @@ class Confirmation:
     def to_dict(self) -> list[dict[str, Any]]:
         return [{"qps": a.qps, "valid": a.valid, "attempt": i + 1, "log_dir": f"{SEARCH_DIR}/{a.log_dir.name}",
                  "result_validity": a.record.get("result_validity"), "next": a.why_next or None,
+                 "min_query_count": a.min_query_count, "query_count": a.record.get("query_count"),
                  "p99_ttft_ms": _ms((a.record.get("ttft_ns") or {}).get("99.00")),
                  "p99_tpot_ms": _ms((a.record.get("tpot_ns") or {}).get("99.00")),
                  "completed_samples_per_s": (a.record.get("throughput") or {}).get("completed_samples_per_s")}
@@ -80,22 +94,32 @@ class LoadGenRunner:
     """Runs LoadGen performance tests at a given QPS into Search/ folders, on one TestSettings and SUT."""
 
     def __init__(self, cfg: RunConfig, run_dir: Path, settings: Any, sut: Any, lg: Any, n_samples: int,
-                 user_conf: Callable[[float], str], progress: bool) -> None:
+                 user_conf: Callable[[float, int | None], str], progress: bool) -> None:
         self.cfg, self.settings, self.sut, self.lg = cfg, settings, sut, lg
         self.dir, self.n_samples, self.user_conf, self.progress = run_dir / SEARCH_DIR, n_samples, user_conf, progress
         self.limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
         self.last_steady: qs.SteadyState | None = None
-        self.last_decided = True
 
-    def _run(self, qps: float, out: Path, label: str) -> harness.TestRun:
+    def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
+             drain_s: float | None = None) -> harness.TestRun:
         out.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(out / "user.conf", self.user_conf(qps))  # what LoadGen ran here, to reproduce it
+        # what LoadGen ran here, to reproduce it
+        write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
         self.settings.server_target_qps = qps
         with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress):
-            return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg)
+            return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
+                                    drain_s=drain_s)
 
-    def probe(self, n: int, qps: float, seconds: float) -> qs.ProbeResult:
-        """One probe of `seconds` at qps, judged on its steady state."""
+    def _idle(self) -> None:
+        """Start from an idle engine: wait for what it still holds, then drop it."""
+        if not self.sut.engine_idle(IDLE_WAIT_S):
+            log.warning("the engine still held requests %.0f s after the last test; cancelling them", IDLE_WAIT_S)
+            self.sut.cancel_pending()
+            self.sut.engine_idle(IDLE_WAIT_S)
+
+    def probe(self, n: int, qps: float, seconds: float, longest: bool = False) -> qs.ProbeResult:
+        """One probe of `seconds` at qps on an idle engine, judged on its steady state (qs.judge)."""
+        self._idle()
         s = self.settings
         saved = (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation)
         s.min_duration_ms = int(seconds * 1000)
@@ -104,62 +128,80 @@ class LoadGenRunner:
         out = self.dir / f"probe-{n:02d}-qps-{qps:.4g}"
         t0 = time.perf_counter()
         try:
-            self._run(qps, out, f"search probe {n} at {qps:.4g} QPS")
+            self._run(qps, out, f"search probe {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation) = saved
-        return self._judge(qps, out, seconds, time.perf_counter() - t0)
+        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest)
 
-    def _judge(self, qps: float, out: Path, seconds: float, took: float) -> qs.ProbeResult:
+    def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool) -> qs.ProbeResult:
         rec = logs.read_log_dir(out)
-        ok, ttft, tpot = qs.passes(rec, qs.PROBE_HEADROOM * self.limits.ttft_ms,
-                                   qs.PROBE_HEADROOM * self.limits.tpot_ms)
+        _, ttft, tpot = qs.passes(rec, self.limits.ttft_ms, self.limits.tpot_ms)
         steady = qs.steady_state(self.sut.timing_rows())
-        overloaded = steady is not None and steady.backlog_growing
-        within = steady is None or (
-            (steady.p99_ttft_ms or 0) < qs.PROBE_HEADROOM * self.limits.ttft_ms
-            and (steady.p99_tpot_ms or 0) < qs.PROBE_HEADROOM * self.limits.tpot_ms)
+        drained = self.sut.cancelled == 0
+        errors = (rec["num_errors"] or 0) if drained else len(self.sut.errors)  # cancelled samples are no errors
+        j = qs.judge(steady, ttft, tpot, errors, drained, self.limits.ttft_ms, self.limits.tpot_ms, longest)
         result = qs.ProbeResult(
-            qps, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], rec["num_errors"] or 0,
-            ok and within and not overloaded, took, f"{SEARCH_DIR}/{out.name}", overloaded=overloaded,
+            qps, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], errors, j.passed, took,
+            f"{SEARCH_DIR}/{out.name}", overloaded=j.overloaded,
             steady_p99_ttft_ms=None if steady is None else steady.p99_ttft_ms,
             steady_p99_tpot_ms=None if steady is None else steady.p99_tpot_ms,
             inflight=None if steady is None else (round(steady.inflight_early, 1), round(steady.inflight_late, 1)),
-            probe_s=seconds)
+            probe_s=seconds, growth_z=None if steady is None else round(steady.growth_z, 2), drained=drained,
+            final=j.final, why=j.why)
         log.info("probe %s: %.4g QPS for %.0f s -> p99 TTFT %s ms, TPOT %s ms; steady window p99 TTFT %s ms, "
-                 "TPOT %s ms, in flight %s; %s", out.name, qps, seconds, ttft, tpot, result.steady_p99_ttft_ms,
-                 result.steady_p99_tpot_ms, result.inflight, result.verdict)
+                 "TPOT %s ms; %s; %s%s", out.name, qps, seconds, ttft, tpot, result.steady_p99_ttft_ms,
+                 result.steady_p99_tpot_ms, j.why, result.verdict, "" if j.final else " (not final)")
+        if not drained:
+            log.info("probe %s: %d samples cancelled after the drain bound", out.name, self.sut.cancelled)
         self.last_steady = steady
-        # A verdict is final when the probe reached its steady state, or when it failed on latency or
-        # errors (a longer probe only gets worse). A pass, or a growing backlog within the limits, seen
-        # before the batch had filled may be the ramp itself: the probe is repeated longer.
-        self.last_decided = steady is None or steady.long_enough or not (ok and within)
         return result
 
-    def full_run(self, n: int, qps: float) -> Attempt:
-        """One full performance run at qps (the run's own duration and query count)."""
+    def full_run(self, n: int, qps: float, min_queries: int | None = None) -> Attempt:
+        """One full performance run at qps (the run's own duration; at least min_queries queries)."""
+        self._idle()
         out = self.dir / f"confirm-{n}-qps-{qps:.4g}"
-        log.info("confirmation %d: full performance run at %.4g QPS", n, qps)
-        test = self._run(qps, out, f"confirmation {n} at {qps:.4g} QPS")
-        return Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows())
+        s = self.settings
+        saved = s.min_query_count
+        if min_queries is not None:
+            s.min_query_count = max(saved, min_queries)
+        log.info("confirmation %d: full performance run at %.4g QPS%s", n, qps,
+                 f", at least {min_queries} queries" if min_queries else "")
+        try:
+            test = self._run(qps, out, f"confirmation {n} at {qps:.4g} QPS", min_queries)
+        finally:
+            s.min_query_count = saved
+        return Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
+
+    def queries_for_early_stopping(self, qps: float, over_share: float = EARLY_STOPPING_SHARE) -> int | None:
+        """The min query count a full run at qps needs so that early stopping can pass with `over_share`
+        of its queries over a limit; None when its duration alone issues that many."""
+        need = rules.early_stopping_queries_for_share(over_share)
+        issued = max(self.settings.min_query_count, qps * self.settings.min_duration_ms / 1000)
+        return need if issued < need else None
 
 
 def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None) -> qs.SearchResult:
-    """Probe until the bracket is within the tolerance; each probe lasts long enough for its own latency."""
+    """Probe until the bracket is within the tolerance; each probe lasts long enough for its own latency,
+    sized only from probes within the limits (an overloaded probe's latency measures its backlog), and a
+    probe whose verdict is not final is repeated longer, up to MAX_PROBE_S."""
     cfg = runner.cfg
     state = {"n": 0, "seconds": cfg.search_probe_s}
 
     def probe(q: float) -> qs.ProbeResult:
-        for _ in range(LENGTHENINGS + 1):
+        seconds = state["seconds"]
+        for k in range(LENGTHENINGS + 1):
             state["n"] += 1
-            result = runner.probe(state["n"], q, state["seconds"])
+            longest = k == LENGTHENINGS or seconds >= MAX_PROBE_S
+            result = runner.probe(state["n"], q, seconds, longest)
             steady = runner.last_steady
-            if steady is not None:  # the next probe is sized from this one's latency
+            if result.passed and steady is not None:
                 state["seconds"] = max(state["seconds"],
                                        qs.probe_seconds(cfg.search_probe_s, MAX_PROBE_S, steady.p90_latency_ms))
-            if runner.last_decided or result.seconds >= MAX_PROBE_S:
+            if result.final:
                 return result
-            log.info("probe %d at %.4g QPS ended before its steady state (%s); repeating it for %.0f s",
-                     state["n"], q, result.verdict, state["seconds"])
+            seconds = min(MAX_PROBE_S, max(2 * seconds, state["seconds"]))
+            log.info("probe %d at %.4g QPS is not decided (%s); repeating it for %.0f s", state["n"], q,
+                     result.why, seconds)
         return result
 
     return qs.search(probe, start_qps, cfg.search_tolerance, ceiling_qps, cfg.search_budget_min * 60)
@@ -167,39 +209,52 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
 
 def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:
     """Full runs from qps: step down (by how far a run missed) while not VALID; after a VALID run below
-    a failed one, climb toward it while the TPOT model leaves room (qps_search.climb_target). Stops
-    early when a run failed for a reason a lower QPS does not fix. The highest VALID attempt is chosen."""
+    a failed one, climb toward it while the TPOT model leaves room (qps_search.climb_target). A run that
+    missed only LoadGen's early stopping for too few queries is repeated at the same QPS with as many as
+    it needs. Stops early when a run failed for a reason a lower QPS does not fix. The highest VALID
+    attempt is chosen."""
     tol = runner.cfg.search_tolerance
     attempts: list[Attempt] = []
     best: Attempt | None = None
     failed_at: float | None = None
     not_load = False
+    min_queries = runner.queries_for_early_stopping(qps)
     for n in range(1, CONFIRM_ATTEMPTS + 1):
-        attempt = runner.full_run(n, qps)
+        attempt = runner.full_run(n, qps, min_queries)
+        nxt_queries: int | None = None
         if attempt.valid:
             best = attempt if best is None or attempt.qps > best.qps else best
             nxt = None if failed_at is None else qs.climb_target(qps, attempt.record, failed_at, runner.limits.tpot_ms)
             if nxt is None or nxt <= qps * (1 + tol):  # no room worth a full run
                 attempts.append(attempt)
                 break
-            nxt, why = nxt, f"VALID below the failed {failed_at:.4g} QPS: climbing"
+            why = f"VALID below the failed {failed_at:.4g} QPS: climbing"
         else:
-            failed_at = qps if failed_at is None else min(failed_at, qps)
-            if best is not None:  # the climb failed: the VALID attempt below is the result
-                attempts.append(attempt)
-                break
-            if not attempt.record.get("num_errors") and not attempt.test.sut_errors and not qs.failed_for_load(
-                    qps, attempt.record, runner.limits.ttft_ms, runner.limits.tpot_ms, tol):
-                attempts.append(attempt)  # a lower QPS would not fix it (too few queries, too short)
-                not_load = True
-                break
-            nxt, why = qs.next_confirmation_qps(qps, attempt.record, runner.limits.ttft_ms, runner.limits.tpot_ms, tol)
-        attempts.append(Attempt(attempt.qps, attempt.log_dir, attempt.record, attempt.test, attempt.timings, why)
-                        if n < CONFIRM_ATTEMPTS else attempt)
-        if n < CONFIRM_ATTEMPTS:
+            clean = not attempt.record.get("num_errors") and not attempt.test.sut_errors
+            longer = qs.early_stopping_rerun(attempt.record, attempt.timings, runner.limits, MAX_QUERY_GROWTH)
+            if clean and longer is not None:
+                nxt, nxt_queries = qps, longer[0]
+                why = (f"early stopping needs {longer[0]} queries with {longer[1]:.2%} over a limit "
+                       f"({attempt.record.get('query_count')} ran): the same QPS, longer")
+            else:
+                failed_at = qps if failed_at is None else min(failed_at, qps)
+                if best is not None:  # the climb failed: the VALID attempt below is the result
+                    attempts.append(attempt)
+                    break
+                if clean and not qs.failed_for_load(qps, attempt.record, runner.limits.ttft_ms,
+                                                    runner.limits.tpot_ms, tol):
+                    attempts.append(attempt)  # a lower QPS would not fix it (too short, too few samples)
+                    not_load = True
+                    break
+                nxt, why = qs.next_confirmation_qps(qps, attempt.record, runner.limits.ttft_ms,
+                                                    runner.limits.tpot_ms, tol)
+        last = n == CONFIRM_ATTEMPTS
+        attempts.append(attempt if last else replace(attempt, why_next=why))
+        if not last:
             log.warning("confirmation at %.4g QPS %s; trying %.4g QPS (%s)", qps,
                         "VALID" if attempt.valid else "not VALID", nxt, why)
             qps = nxt
+            min_queries = nxt_queries or runner.queries_for_early_stopping(qps)
     return Confirmation(best, attempts, not_load)
 
 
