@@ -124,8 +124,12 @@ def test_submission_tree_from_demo_runs(demo_history, tmp_path, capsys):
     assert f"no completed --mode both run of round {other}" in capsys.readouterr().err  # rounds never mix
     out = tmp_path / "sub"
     assert run_main.main(["--submission-dir", str(out), "--system-name", "1xCPU_demo", "--submitter", "Org",
-                          "--results-dir", str(demo_history)]) == 0  # the round of the runs
-    printed = capsys.readouterr().out
+                          "--results-dir", str(demo_history)]) == 5  # a demo run is not a result: not packed
+    assert "can be submitted" in capsys.readouterr().err and not out.exists()
+    from mlperf_vllm.orchestrate import submission
+
+    report = submission.build(demo_history, out, "1xCPU_demo", "Org", None, allow_invalid=True)  # the round of the runs
+    printed = "\n".join(submission.summary_lines(report))
     root = out / "closed" / "Org"
     scen = root / "results" / "1xCPU_demo" / "llama3.1-8b" / "Offline"
     for f in ("performance/run_1/mlperf_log_summary.txt", "performance/run_1/mlperf_log_detail.txt",

@@ -11,7 +11,7 @@ PKG = Path(__file__).resolve().parents[1] / "mlperf_vllm"
 MAX_LINES = 400
 # Lower layers never import higher ones (same rank: only within one package).
 RANK = {
-    "config": 0, "errors": 0, "rules": 0, "presets": 0, "checkpoint": 0, "progress": 0, "interrupts": 0,
+    "config": 0, "errors": 0, "rules": 0, "secrets": 0, "presets": 0, "checkpoint": 0, "progress": 0, "interrupts": 0,
     "__init__": 0,
     "results": 1, "engines": 1,
     "mlperf": 2, "mmlu": 2, "demo": 2, "diagnose": 2,

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from ..results.secrets import RedactingFormatter
+from ..secrets import RedactingFormatter, redact
 
 _HANDLER_NAME = "mlperf_vllm.console"
 
@@ -38,6 +38,12 @@ def configure_console_logging(level: int = logging.WARNING) -> None:
     root.setLevel(logging.INFO)
 
 
-def error_line(message: str) -> str:
-    """One line, prefixed, whatever the message holds."""
-    return "error: " + " ".join(str(message).split())
+def error_line(message: object) -> str:
+    """One line, prefixed, whatever the message holds, with every secret value redacted."""
+    # redacted before and after the whitespace is joined: a value may hold whitespace itself
+    return "error: " + redact(" ".join(redact(str(message)).split()))
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print one console line (stdout, or stderr with err), with every secret value redacted."""
+    print(redact(text), file=sys.stderr if err else sys.stdout)

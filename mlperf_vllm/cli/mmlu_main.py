@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from ..config import EngineConfig
 from ..engines.factory import EngineFactory
-from ..errors import EXIT_INTERRUPTED, BenchError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_SETUP, BenchError, UsageError
 from ..mmlu import data as mdata
 from ..mmlu import evaluate as mev
 from ..mmlu.subjects import SUBJECTS
@@ -18,7 +19,9 @@ from ..orchestrate.mmlu import MmluPlan, execute
 from . import interrupt
 from .console import configure_console_logging, error_line
 from .dotenv import load_env_file
-from .run_args import DEFAULT_MODEL, PRECISIONS, _HelpFormatter, add_switch
+from .run_args import DEFAULT_MODEL, MAX_PARALLEL, MAX_TOKENS, PRECISIONS, _HelpFormatter, add_switch, number
+
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,19 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-path", type=Path, default=None,
                    help="local MMLU: cais/mmlu parquet layout or the original CSV layout (default: the Hub; demo data for --model demo)")
     p.add_argument("--subjects", default="all", help="comma-separated subject names, or all")
-    p.add_argument("--num-fewshot", type=int, default=5, help="examples from the dev split of the same subject")
-    p.add_argument("--total-limit", type=int, default=None,
-                   help="score N questions spread over the subjects in proportion (stratified, seeded); default: all")
-    p.add_argument("--seed", type=int, default=1234, help="seed of the --total-limit sample")
+    p.add_argument("--num-fewshot", default=5, help="examples from the dev split of the same subject",
+                   type=number("--num-fewshot", int, 0, 100, ">= 0 and at most 100"))
+    p.add_argument("--total-limit", default=None,
+                   help="score N questions spread over the subjects in proportion (stratified, seeded); default: all",
+                   type=number("--total-limit", int, 1, None, "at least 1"))
+    p.add_argument("--seed", default=1234, help="seed of the --total-limit sample",
+                   type=number("--seed", int, None, None, "a whole number"))
     p.add_argument("--prompt-style", default="plain", choices=["plain", "chat"],
                    help="plain text as lm-evaluation-harness (default), or wrapped in the model's chat template")
     p.add_argument("--precision", default="bf16", choices=list(PRECISIONS), help="as in run.py")
     p.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"], help="as in run.py")
-    p.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs per model replica")
-    p.add_argument("--data-parallel-size", type=int, default=1,
-                   help="model replicas (vLLM data parallelism), each on its own GPUs")
-    p.add_argument("--max-model-len", type=int, default=None, help="context length (default: longest prompt + 1)")
-    p.add_argument("--gpu-memory-utilization", type=float, default=0.90, help="share of GPU memory vLLM may use")
+    p.add_argument("--tensor-parallel-size", default=1, help="GPUs per model replica",
+                   type=number("--tensor-parallel-size", int, 1, MAX_PARALLEL, f"at least 1, at most {MAX_PARALLEL}"))
+    p.add_argument("--data-parallel-size", default=1,
+                   help="model replicas (vLLM data parallelism), each on its own GPUs",
+                   type=number("--data-parallel-size", int, 1, MAX_PARALLEL, f"at least 1, at most {MAX_PARALLEL}"))
+    p.add_argument("--max-model-len", default=None, help="context length (default: longest prompt + 1)",
+                   type=number("--max-model-len", int, 1, MAX_TOKENS, f"positive, at most {MAX_TOKENS} tokens"))
+    p.add_argument("--gpu-memory-utilization", default=0.90, help="share of GPU memory vLLM may use",
+                   type=number("--gpu-memory-utilization", float, 0, 1, "in (0, 1]", low_open=True))
     p.add_argument("--results-dir", type=Path, default=Path("results"), help="where the run folder is written")
     add_switch(p, "--details", 0, "1 also prints the per-subject table")
     add_switch(p, "--keep-all", 1, "1 keeps every run; 0 removes earlier MMLU runs of the same shot count")
@@ -87,6 +97,9 @@ def _prepare(a: argparse.Namespace) -> MmluPlan:
     else:
         data = mdata.load_hub(subjects)
     questions = mdata.stratified_limit(data.test, a.total_limit, a.seed)
+    if a.total_limit is not None and a.total_limit > len(questions):
+        log.warning("--total-limit %d is more than the %d test questions of the subjects asked for; all are scored",
+                    a.total_limit, len(questions))
     preflight.check_results_dir(a.results_dir)
     device = preflight.resolve_device(a.device, model)
     preflight.check_gpu_count(a.tensor_parallel_size, a.data_parallel_size, device)
@@ -100,6 +113,11 @@ def _prepare(a: argparse.Namespace) -> MmluPlan:
     if a.max_model_len is not None and a.max_model_len < longest + 1:
         raise UsageError(f"--max-model-len {a.max_model_len} is smaller than the longest prompt ({longest} tokens) "
                          f"plus the answer; use at least {longest + 1}.")
+    context = model.config.get("max_position_embeddings")
+    if isinstance(context, int) and context > 0 and (a.max_model_len or longest + 1) > context:
+        flag = f"--max-model-len {a.max_model_len}" if a.max_model_len else f"the longest prompt ({longest} tokens)"
+        raise UsageError(f"{flag} is more than the model's context ({context} tokens); "
+                         + ("use at most that." if a.max_model_len else "use fewer --num-fewshot examples."))
     dtype, quant, kv = PRECISIONS[a.precision]
     quant, fp8_path = resolve_fp8(model.config, quant)
     engine = EngineConfig(model=model.path, tokenizer=model.tokenizer, dtype=dtype, quantization=quant,
@@ -117,18 +135,30 @@ def _prepare(a: argparse.Namespace) -> MmluPlan:
 def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None = None) -> int:
     """Entry point of mmlu.py."""
     configure_console_logging()
-    load_env_file()
+    try:
+        load_env_file()
+    except OSError as exc:
+        print(error_line(f"cannot read .env ({exc.strerror or exc}); make it readable or remove it."), file=sys.stderr)
+        return EXIT_SETUP
     interrupt.install()
     args = list(argv if argv is not None else sys.argv[1:])
-    a = build_parser().parse_args(args)
     try:
+        a = build_parser().parse_args(args)
         plan = _prepare(a)
     except BenchError as exc:
         print(error_line(str(exc)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    result = execute(plan, ["mmlu.py", *args], engine_factory)
+    try:
+        result = execute(plan, ["mmlu.py", *args], engine_factory)
+    except BenchError as exc:  # a write the disk refused (full, read-only): exit 3
+        print(error_line(str(exc)), file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(error_line(f"cannot write to {a.results_dir}: {exc}; check the folder, its disk and its permissions, "
+                         "then run again."), file=sys.stderr)
+        return EXIT_SETUP
     if result.error:
         print(error_line(result.error), file=sys.stderr)
     if result.results:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import EXIT_OK, EXIT_USAGE
+from ..errors import EXIT_OK, EXIT_USAGE, BenchError
 from ..results import store
 from ..results.atomic import write_text_atomic
 from ..results.record import ForeignSummary, RunSummary, read_summary
@@ -79,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.rebuild_index:
             if not args.results_dir.is_dir():
-                raise ValueError(f"--results-dir {args.results_dir} does not exist")
+                what = "is a file, not a folder" if args.results_dir.exists() else "does not exist"
+                raise ValueError(f"--results-dir {args.results_dir} {what}")
             path = store.rebuild_index(args.results_dir)
             entries = store.history(args.results_dir)
             for entry in entries:
@@ -113,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in _left_behind(args.run_dir, summary):
                 print(line)
         return EXIT_OK
+    except BenchError as exc:  # a write the disk refused (full, read-only): exit 3
+        print(error_line(str(exc)), file=sys.stderr)
+        return exc.exit_code
     except (ValueError, OSError) as exc:
         print(error_line(str(exc)), file=sys.stderr)
         return EXIT_USAGE

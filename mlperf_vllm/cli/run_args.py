@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .. import presets, rules
 from ..config import (
@@ -85,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="accuracy test, performance test, or both (accuracy first)")
     g.add_argument("--total-sample-count", default="auto",
                    help="samples in the data set to use: N or auto (13368 datacenter, 5000 edge)")
-    g.add_argument("--max-new-tokens", type=int, default=rules.MAX_NEW_TOKENS,
+    g.add_argument("--max-new-tokens", default=rules.MAX_NEW_TOKENS,
+                   type=number("--max-new-tokens", int, 2, MAX_TOKENS,
+                               f"at least 2 (LoadGen needs 2+ tokens for TPOT) and at most {MAX_TOKENS}"),
                    help="output token limit per sample (MLPerf fixes 128; other values are not submittable)")
     g.add_argument("--high-accuracy", action="store_true",
                    help="gate ROUGE at 99.9%% of the reference instead of MLPerf's 99%% (stricter than MLPerf)")
@@ -98,8 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--endpoint", action="append", default=[], metavar="URL",
                    help="with --backend openai: a server's base URL, e.g. http://host:8000 (repeat for several; "
                         "requests go to the least busy)")
-    g.add_argument("--stall-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="with --backend openai: fail the open requests when no server sends anything for this long")
+    g.add_argument("--stall-timeout", default=30.0, metavar="SECONDS",
+                   type=number("--stall-timeout", float, 0, MAX_RUN_S,
+                               f"positive seconds, at most {MAX_RUN_S} (a day)", low_open=True),
+                   help="with --backend openai: a request that has begun streaming fails after this many seconds "
+                        "without data; one still waiting for its first token only when its server has sent nothing on "
+                        "any request for that long; one that never got a response header is resent to another live "
+                        "server")
     g.add_argument("--served-model-name", default=None,
                    help="with --backend openai: the model name the servers list in /v1/models (default: --model)")
     g.add_argument("--device", default="auto", choices=["auto", "cuda", "cpu"],
@@ -114,12 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
     g.add_argument("--data-parallel-size", default="1",
                    help="model replicas (vLLM data parallelism, one engine core per replica): N or auto (every GPU)")
-    g.add_argument("--max-model-len", type=int, default=None,
+    g.add_argument("--max-model-len", default=None,
+                   type=number("--max-model-len", int, 1, MAX_TOKENS, f"positive, at most {MAX_TOKENS} tokens"),
                    help="context length the engine reserves per sequence (default: longest prompt + max new tokens)")
-    g.add_argument("--gpu-memory-utilization", type=float, default=0.90,
+    g.add_argument("--gpu-memory-utilization", default=0.90,
+                   type=number("--gpu-memory-utilization", float, 0, 1, "in (0, 1]", low_open=True),
                    help="share of GPU memory vLLM may use for weights and KV cache (0-1)")
-    g.add_argument("--max-num-seqs", type=int, default=None, help="vLLM: most sequences in one batch")
-    g.add_argument("--max-num-batched-tokens", type=int, default=None, help="vLLM: most tokens in one engine step")
+    g.add_argument("--max-num-seqs", default=None, help="vLLM: most sequences in one batch",
+                   type=number("--max-num-seqs", int, 1, 65536, "positive, at most 65536"))
+    g.add_argument("--max-num-batched-tokens", default=None, help="vLLM: most tokens in one engine step",
+                   type=number("--max-num-batched-tokens", int, 1, MAX_TOKENS, f"positive, at most {MAX_TOKENS}"))
     g.add_argument("--enforce-eager", action="store_true", help="vLLM: no CUDA graphs (slower; for debugging)")
     g.add_argument("--load-format", default="auto",
                    help="vLLM load format; 'dummy' uses random weights (performance without downloading weights)")
@@ -135,18 +147,29 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--server-target-qps", default=None,
                    help="Server/Interactive target queries/s: Q; auto (0.8 x the last Offline samples/s); or search "
                         "(find the highest QPS within the latency limits, then confirm it with a full run)")
-    g.add_argument("--search-budget-min", type=float, default=30.0,
+    g.add_argument("--search-budget-min", default=30.0,
+                   type=number("--search-budget-min", float, 0, MAX_RUN_S / 60,
+                               f"positive minutes, at most {MAX_RUN_S // 60} (a day)", low_open=True),
                    help="with --server-target-qps search: time budget of the search probes, in minutes")
-    g.add_argument("--search-probe-duration", type=float, default=10.0,
+    g.add_argument("--search-probe-duration", default=10.0,
+                   type=number("--search-probe-duration", float, 0, 3600, "positive seconds, at most 3600",
+                               low_open=True),
                    help="with --server-target-qps search: the shortest probe in seconds (a probe also lasts 6 p90 "
                         "request latencies, to reach its steady state)")
-    g.add_argument("--search-tolerance", type=float, default=0.02,
+    g.add_argument("--search-tolerance", default=0.02,
+                   type=number("--search-tolerance", float, 0, 0.5, "in (0, 0.5)", low_open=True, high_open=True),
                    help="with --server-target-qps search: stop when the bracket is within this fraction")
-    g.add_argument("--offline-expected-qps", type=float, default=None,
+    g.add_argument("--offline-expected-qps", default=None,
+                   type=number("--offline-expected-qps", float, 0, MAX_QPS,
+                               f"positive samples/s, at most {MAX_QPS:g} (LoadGen sizes the query as QPS x duration)",
+                               low_open=True),
                    help="Offline expected samples/s; sizes the query so the run lasts the minimum duration")
-    g.add_argument("--singlestream-expected-latency-ms", type=float, default=None,
+    g.add_argument("--singlestream-expected-latency-ms", default=None,
+                   type=number("--singlestream-expected-latency-ms", float, 1, 3_600_000,
+                               "at least 1 ms (LoadGen issues min duration / latency queries) and at most 3600000"),
                    help="SingleStream expected latency per sample (ms); sizes the minimum query count")
-    g.add_argument("--min-duration", type=float, default=None,
+    g.add_argument("--min-duration", default=None,
+                   type=number("--min-duration", float, 0, MAX_RUN_S, f">= 0 seconds, at most {MAX_RUN_S} (a day)"),
                    help="shorter LoadGen minimum duration in seconds (MLPerf: 600); such runs are not submittable")
     g.add_argument("--compliance-test06", action="store_true",
                    help="after the tests, run MLPerf's TEST06 compliance test (required for datacenter) and verify it")
@@ -165,6 +188,34 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+MAX_TOKENS = 1 << 20  # far above any Llama context (128 K): a larger token count is a typo
+MAX_RUN_S = 86_400  # a duration or timeout beyond a day is a typo, not a benchmark setting
+MAX_QPS = 10_000.0  # ~10x the samples/s of the fastest published 8-GPU systems; LoadGen schedules qps x duration
+MAX_PARALLEL = 1024  # GPUs per replica or replicas
+
+
+def number(flag: str, kind: Callable[[str], float] = float, low: float | None = None, high: float | None = None,
+           text: str = "", low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
+    """An argparse type for a numeric flag: a finite number in its range, else a UsageError naming the flag,
+    the range (`text`) and the value given: one line and exit 2 instead of argparse's usage block."""
+    word = "a whole number" if kind is int else "a number"
+
+    def parse(given: str) -> float:
+        try:
+            value = kind(given)
+        except ValueError:
+            raise UsageError(f"{flag} must be {word}, got {given!r}.") from None
+        if not math.isfinite(value):
+            raise UsageError(f"{flag} must be a finite number, {text}; got {given!r}.")
+        too_low = low is not None and (value < low or (low_open and value == low))
+        too_high = high is not None and (value > high or (high_open and value == high))
+        if too_low or too_high:
+            raise UsageError(f"{flag} must be {text}, got {given!r}.")
+        return value
+
+    return parse
+
+
 def _given_dests(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
     """Destinations of the flags that appear on the command line (given, whatever their value)."""
     given = set()
@@ -175,7 +226,7 @@ def _given_dests(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[st
     return given
 
 
-def _positive_int_or_auto(flag: str, value: str) -> int | None:
+def _positive_int_or_auto(flag: str, value: str, most: int = MAX_PARALLEL, what: str = "") -> int | None:
     if value == "auto":
         return None
     try:
@@ -184,6 +235,8 @@ def _positive_int_or_auto(flag: str, value: str) -> int | None:
         raise UsageError(f"{flag} must be a whole number or 'auto', got {value!r}.") from None
     if n <= 0:
         raise UsageError(f"{flag} must be at least 1, got {n}.")
+    if n > most:
+        raise UsageError(f"{flag} {n} is more than {what or most}; use at most {most}, or auto.")
     return n
 
 
@@ -235,9 +288,9 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         raise UsageError("--backend openai needs at least one --endpoint URL (e.g. http://127.0.0.1:8000).")
     if a.endpoint and a.backend != "openai":
         raise UsageError("--endpoint is for --backend openai; add --backend openai or drop --endpoint.")
-    bad = [u for u in a.endpoint if not u.startswith(("http://", "https://"))]
-    if bad:
-        raise UsageError(f"--endpoint must be an http(s) URL, got {bad[0]!r}.")
+    from ..engines.openai_wire import check_url  # pure: no HTTP client is imported
+
+    a.endpoint = [check_url(u) for u in a.endpoint]  # UsageError naming the URL and the expected form
     if (scenario in (Scenario.SERVER, Scenario.INTERACTIVE) and a.server_target_qps is None and a.user_conf is None
             and a.accuracy_log is None):
         # LoadGen issues Server queries (accuracy ones too) on its schedule: mlperf.conf's placeholder of
@@ -268,8 +321,9 @@ def _target_qps(a: argparse.Namespace) -> tuple[float | None, QpsPolicy]:
         q = float(a.server_target_qps)
     except ValueError:
         raise UsageError(f"--server-target-qps must be a number, 'auto' or 'search', got {a.server_target_qps!r}.") from None
-    if q <= 0:
-        raise UsageError(f"--server-target-qps must be positive, got {q}.")
+    if not math.isfinite(q) or q <= 0 or q > MAX_QPS:
+        raise UsageError(f"--server-target-qps must be a positive, finite number of queries/s, at most {MAX_QPS:g} "
+                         f"(LoadGen schedules QPS x duration queries), got {a.server_target_qps!r}.")
     return q, QpsPolicy.FIXED
 
 
@@ -299,7 +353,9 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
     if a.preset:
         _apply_preset(parser, a, args, scenario)
     _check_combinations(a, category, scenario, mode)
-    total = _positive_int_or_auto("--total-sample-count", a.total_sample_count)
+    official = rules.DATASET_SIZE[category]
+    total = _positive_int_or_auto("--total-sample-count", a.total_sample_count, official,
+                                  f"the {category.value} data set holds ({official} samples)")
     tp = _positive_int_or_auto("--tensor-parallel-size", a.tensor_parallel_size)
     dp = _positive_int_or_auto("--data-parallel-size", a.data_parallel_size)
     dtype, quant, kv = PRECISIONS[a.precision]

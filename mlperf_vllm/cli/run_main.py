@@ -8,30 +8,34 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import diagnose
-from ..config import Mode
+from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
-from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, BenchError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
 from . import interrupt, run_args
-from .console import configure_console_logging, error_line
+from .console import configure_console_logging, error_line, say
 from .dotenv import load_env_file
 
 
 def _print_outcome(data: dict[str, Any], run_dir: Path) -> None:
+    """The run's verdict on the console; every line redacted (a reason or note may quote a server)."""
     v = data["validity"]
     head = data.get("headline") or {}
     if v.get("performance"):
         metric = f" — {head['name']} {head['value']:,.2f} {head['unit']}" if head.get("value") is not None else ""
-        print(f"Performance: {v['performance']}{metric}")
+        say(f"Performance: {v['performance']}{metric}")
         for reason in v.get("reasons", []):
-            print(f"  - {reason}")
+            say(f"  - {reason}")
     if v.get("accuracy"):
         rouge = data["run"]["accuracy"]["rouge"]
         scores = ", ".join(f"{k} {val:.4f}" for k, val in rouge.items())
         note = " (indicative: partial data set)" if v.get("accuracy_indicative_only") else ""
-        print(f"Accuracy: {v['accuracy']}{note} — {scores}, gen_len {data['run']['accuracy']['gen_len']:,}")
+        say(f"Accuracy: {v['accuracy']}{note} — {scores}, gen_len {data['run']['accuracy']['gen_len']:,}")
     if v.get("not_submittable_because"):
-        print("Not valid for submission: " + "; ".join(v["not_submittable_because"]))
-    print(f"Report: {run_dir / 'report.md'}")
+        say("Not valid for submission: " + "; ".join(v["not_submittable_because"]))
+    for line in data.get("notes") or []:
+        say(f"Note: {line}")
+    if (run_dir / "report.md").is_file():  # not there when the disk refused it
+        say(f"Report: {run_dir / 'report.md'}")
 
 
 def _tail(path: Path, n_bytes: int = 20000) -> str:
@@ -58,8 +62,27 @@ def _submission(req: run_args.SubmissionRequest) -> int:
         raise UsageError("--submission-dir needs --system-name (e.g. 1xH200_vLLM).")
     report = submission.build(req.results_dir, req.submission_dir, req.system_name, req.submitter,
                               req.version if req.version_given else None)
-    print("\n".join(submission.summary_lines(report)))
+    say("\n".join(submission.summary_lines(report)))
+    if report.checker_failed:
+        print(error_line(f"the official submission checker found {report.checker_errors} errors in "
+                         f"{req.submission_dir}; its full output is in {report.checker_log}"), file=sys.stderr)
+        return EXIT_NOT_VALID
     return EXIT_OK
+
+
+def _tokenizer(plan: Any) -> Any:
+    """The local tokenizer, loaded before the run: accuracy is scored with it, and --backend openai counts
+    the tokens of servers that send text without token ids with it (in performance runs too)."""
+    cfg = plan.cfg
+    openai = cfg.backend is Backend.OPENAI
+    if cfg.mode is Mode.PERFORMANCE and not openai:
+        return None
+    from ..mlperf.accuracy import load_tokenizer
+
+    # preflight.resolve_model refused a model without one (needs_tokenizer), so there is one to load
+    purpose = ", which --backend openai needs to count the tokens of servers that reply with text only" \
+        if openai else ""
+    return load_tokenizer(plan.model.tokenizer, purpose)
 
 
 def _rescore_only(plan: Any, tokenizer: Any) -> int:
@@ -80,7 +103,11 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
     from ..orchestrate import plan as planning
 
     configure_console_logging()
-    load_env_file()
+    try:
+        load_env_file()
+    except OSError as exc:
+        print(error_line(f"cannot read .env ({exc.strerror or exc}); make it readable or remove it."), file=sys.stderr)
+        return EXIT_SETUP
     interrupt.install()
     args = list(argv if argv is not None else sys.argv[1:])
     try:
@@ -89,10 +116,7 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
             return _submission(request)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
-        tokenizer = None
-        if cfg.mode is not Mode.PERFORMANCE:
-            from ..mlperf.accuracy import load_tokenizer
-            tokenizer = load_tokenizer(plan.model.tokenizer)
+        tokenizer = _tokenizer(plan)
         if cfg.rescore_only:
             return _rescore_only(plan, tokenizer)
     except BenchError as exc:
@@ -107,17 +131,24 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
 
     def on_interrupt() -> None:
         interrupt.second_interrupt_exits()
-        print("Interrupted: stopping; the logs so far are kept (press Ctrl-C again to exit at once).",
-              file=sys.stderr)
+        say("Interrupted: stopping; the logs so far are kept (press Ctrl-C again to exit at once).", err=True)
 
-    result = benchmark.execute(plan, ["run.py", *args], tokenizer, engine_factory, on_interrupt, advise)
+    try:
+        result = benchmark.execute(plan, ["run.py", *args], tokenizer, engine_factory, on_interrupt, advise)
+    except BenchError as exc:  # the run could not start: its folder could not be made or written
+        print(error_line(str(exc)), file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # a write of the history itself (not of the run) refused
+        print(error_line(f"cannot write to {cfg.results_dir}: {exc}; check the folder, its disk and its "
+                         "permissions, then run again."), file=sys.stderr)
+        return EXIT_SETUP
     if result.error:
         print(error_line(result.error), file=sys.stderr)
     if result.status == "interrupted":
-        print(f"Interrupted: logs so far are kept in {result.run_dir}.", file=sys.stderr)
+        say(f"Interrupted: logs so far are kept in {result.run_dir}.", err=True)
     _print_outcome(result.summary, result.run_dir)
     for name in result.removed_runs:
-        print(f"--keep-all 0: removed earlier run {name}")
+        say(f"--keep-all 0: removed earlier run {name}")
     if result.status == "interrupted":  # LoadGen's threads may still call into Python: leave via os._exit
         sys.stdout.flush()
         sys.stderr.flush()

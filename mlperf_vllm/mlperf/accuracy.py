@@ -24,6 +24,7 @@ import numpy as np
 from .. import rules
 from ..config import Category
 from ..errors import DataError
+from .logs import ACCURACY_FILE
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +52,42 @@ def sentence_split(text: str) -> str:
 # Reading the accuracy log
 
 
+def check_accuracy_log_path(path: Path) -> None:
+    """--accuracy-log names a file that exists: DataError (exit 2) naming what it is instead."""
+    path = Path(path)
+    if path.is_dir():
+        inside = [p for p in (path / ACCURACY_FILE, path / "Accuracy" / ACCURACY_FILE) if p.is_file()]
+        hint = f"pass {inside[0]}" if inside else f"pass the file ({ACCURACY_FILE} of an accuracy run), not a folder"
+        raise DataError(f"accuracy log {path} is a folder; {hint}.")
+    if not path.exists():
+        raise DataError(f"accuracy log {path} does not exist; pass the {ACCURACY_FILE} of an accuracy run.")
+    if not path.is_file():
+        raise DataError(f"accuracy log {path} is not a regular file; pass the {ACCURACY_FILE} of an accuracy run.")
+
+
 def load_accuracy_log(path: Path) -> list[dict[str, Any]]:
     """Read mlperf_log_accuracy.json; a corrupt or truncated file names its first bad entry."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"accuracy log {path} does not exist; pass the mlperf_log_accuracy.json of an accuracy run.")
-    text = path.read_text(errors="replace")
+    check_accuracy_log_path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise DataError(f"cannot read accuracy log {path} ({exc.strerror or exc}); make it readable.") from None
+    if not text.strip():
+        raise DataError(f"accuracy log {path} is empty (not valid JSON): the run may have been cut short — "
+                        "re-run the accuracy test.")
     try:
         entries = json.loads(text)
     except json.JSONDecodeError as exc:
         near = _entry_number_at(text, exc.pos)
         raise DataError(f"accuracy log {path} is not valid JSON at line {exc.lineno} (entry {near}): {exc.msg}; "
                         "the run may have been cut short — re-run the accuracy test.") from None
+    except RecursionError:  # lists nested thousands deep: not something LoadGen writes
+        raise DataError(f"accuracy log {path} is not a JSON list of LoadGen records (nested too deeply).") from None
     if not isinstance(entries, list):
         raise DataError(f"accuracy log {path} is not a JSON list of LoadGen records.")
     for i, e in enumerate(entries):
-        if not isinstance(e, dict) or not isinstance(e.get("qsl_idx"), int) or not isinstance(e.get("data"), str):
+        if not isinstance(e, dict) or type(e.get("qsl_idx")) is not int or not isinstance(e.get("data"), str):
             raise DataError(f"accuracy log {path}: entry {i} is not a LoadGen record with 'qsl_idx' and hex 'data'.")
     return entries
 
@@ -156,15 +177,15 @@ def detokenize(token_ids: Sequence[Sequence[int]], tokenizer: Any) -> list[str]:
     return tokenizer.batch_decode(list(token_ids), skip_special_tokens=True)
 
 
-def load_tokenizer(name_or_path: str) -> Any:
-    """The run's tokenizer, with evaluation.py's model_max_length."""
+def load_tokenizer(name_or_path: str, purpose: str = "") -> Any:
+    """The run's tokenizer, with evaluation.py's model_max_length; `purpose` says in an error why it is needed."""
     try:
         from transformers import AutoTokenizer
         return AutoTokenizer.from_pretrained(name_or_path, model_max_length=128000, padding_side="left")
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot load the tokenizer of {name_or_path!r} ({first[:160]}); pass --model with a local "
-                        "model directory that holds the tokenizer files.") from None
+        raise DataError(f"cannot load the tokenizer of {name_or_path!r} ({first[:160]}){purpose}; pass --model with "
+                        "a local model directory that holds the tokenizer files (or --tokenizer).") from None
 
 
 def score_accuracy_log(entries: list[dict[str, Any]], references: Sequence[str], tokenizer: Any,

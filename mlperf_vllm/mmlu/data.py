@@ -1,5 +1,9 @@
 """MMLU questions from a local copy (Hugging Face cais/mmlu parquet layout, or the original CSV
-layout), from the Hub, or generated (the demo); and the stratified, seeded --total-limit."""
+layout), from the Hub, or generated (the demo); and the stratified, seeded --total-limit.
+
+CSV files are read as spreadsheets save them too: a UTF-8 byte-order mark, CRLF line ends, blank
+lines and one header row (question,A,B,C,D,answer) are accepted. A subject whose test file holds no
+question is refused, never dropped: a silently smaller benchmark is not the one asked for."""
 
 from __future__ import annotations
 
@@ -46,41 +50,74 @@ def _answer(value: object) -> int | None:
     return int(text) if text in ("0", "1", "2", "3") else None
 
 
-def _from_rows(subject: str, split: str, rows: Iterable[Sequence], where: str) -> list[Question]:
+def _from_rows(subject: str, split: str, rows: Iterable[Sequence], where: str,
+               first_row: int = 1) -> list[Question]:
     out = []
     for i, (question, choices, answer) in enumerate(rows):
-        choices = [str(c) for c in choices]
+        try:
+            choices = [str(c) for c in choices]
+        except TypeError:  # a parquet cell that is not a list
+            choices = []
         index = _answer(answer)
         if index is None or len(choices) != 4:
             problem = (f"answer {str(answer)!r} is not one of A-D or 0-3" if index is None
                        else f"{len(choices)} choices instead of 4")
-            raise DataError(f"{where}, row {i + 1}: {problem}; fix or remove the row.")
+            raise DataError(f"{where}, row {i + first_row}: {problem}; fix or remove the row.")
         out.append(Question(subject, f"{subject}/{split}/{i}", str(question), tuple(choices), index))
     return out
 
 
+_HEADER_ANSWERS = {"answer", "answers", "target", "label", "correct", "correct_answer", "solution"}
+_HEADER_QUESTIONS = {"question", "questions", "prompt", "input"}
+
+
+def _is_header(row: Sequence[str]) -> bool:
+    """A first row that names the columns (question,A,B,C,D,answer) rather than holding a question."""
+    return (len(row) == 6 and _answer(row[5]) is None
+            and (row[5].strip().lower() in _HEADER_ANSWERS or row[0].strip().lower() in _HEADER_QUESTIONS))
+
+
 def _read_csv(path: Path, subject: str, split: str) -> list[Question]:
     try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            raw = [r for r in csv.reader(fh) if r]  # blank lines are not rows
+        # utf-8-sig: a byte-order mark (Excel's "CSV UTF-8") is not part of the first question
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            raw = [r for r in csv.reader(fh) if any(c.strip() for c in r)]  # blank lines are not rows
     except (UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{path} is not a readable UTF-8 CSV file ({exc}).") from None
-    for n, r in enumerate(raw, start=1):
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    first = 2 if raw and _is_header(raw[0]) else 1
+    rows = raw[first - 1:]
+    for n, r in enumerate(rows, start=first):
         if len(r) != 6:
-            raise DataError(f"{path}, row {n}: {len(r)} columns instead of 6 (question, 4 choices, answer); "
+            hint = (" (its fields are separated by ';' or tabs: MMLU CSV files use commas)"
+                    if len(r) == 1 and (";" in r[0] or "\t" in r[0]) else "")
+            raise DataError(f"{path}, row {n}: {len(r)} columns instead of 6 (question, 4 choices, answer){hint}; "
                             "fix or remove the row.")
-    return _from_rows(subject, split, [(r[0], r[1:5], r[5]) for r in raw], str(path))
+    return _from_rows(subject, split, [(r[0], r[1:5], r[5]) for r in rows], str(path), first)
 
 
 def _read_parquet(paths: list[Path], subject: str, split: str) -> list[Question]:
     import pandas as pd
 
-    frame = pd.concat([pd.read_parquet(p) for p in sorted(paths)], ignore_index=True)
+    frames = []
+    for p in sorted(paths):
+        try:
+            frames.append(pd.read_parquet(p))
+        except Exception as exc:  # pyarrow raises many types for a damaged or foreign file
+            raise DataError(f"{p} is not a readable parquet file ({type(exc).__name__}); download it again or use "
+                            "the CSV layout.") from None
+    frame = pd.concat(frames, ignore_index=True)
     missing = {"question", "choices", "answer"} - set(frame.columns)
     if missing:
         raise DataError(f"{paths[0]}: no column(s) {', '.join(sorted(missing))}; expected the cais/mmlu layout.")
     return _from_rows(subject, split, zip(frame["question"], frame["choices"], frame["answer"]),
                       ", ".join(str(p) for p in sorted(paths)))
+
+
+def _no_questions(where: str, subject: str) -> DataError:
+    return DataError(f"{where} holds no questions, so '{subject}' would be left out of the benchmark; restore the "
+                     "file, or leave the subject out with --subjects.")
 
 
 def load_local(root: Path, subjects: Sequence[str]) -> MMLUData:
@@ -96,11 +133,15 @@ def load_local(root: Path, subjects: Sequence[str]) -> MMLUData:
         csv_test, csv_dev = csv_root / "test" / f"{s}_test.csv", csv_root / "dev" / f"{s}_dev.csv"
         if pq_test:
             test[s], dev[s] = _read_parquet(pq_test, s, "test"), _read_parquet(pq_dev, s, "dev") if pq_dev else []
+            where = ", ".join(str(p) for p in pq_test)
         elif csv_test.is_file():
             test[s], dev[s] = _read_csv(csv_test, s, "test"), _read_csv(csv_dev, s, "dev") if csv_dev.is_file() else []
+            where = str(csv_test)
         else:
             raise DataError(f"--data-path {root} has no test questions for '{s}' (looked for {s}/test-*.parquet and "
                             f"test/{s}_test.csv); pass the cais/mmlu or original MMLU layout.")
+        if not test[s]:
+            raise _no_questions(where, s)
     return MMLUData(test, dev, str(root))
 
 
@@ -116,6 +157,8 @@ def load_hub(subjects: Sequence[str]) -> MMLUData:
                                  f"cais/mmlu {s} test")
             dev[s] = _from_rows(s, "dev", zip(ds["dev"]["question"], ds["dev"]["choices"], ds["dev"]["answer"]),
                                 f"cais/mmlu {s} dev")
+            if not test[s]:
+                raise _no_questions(f"cais/mmlu {s} test", s)
     except DataError:
         raise
     except Exception as exc:  # datasets raises many types for offline/not found

@@ -21,12 +21,13 @@ _ERROR = re.compile(r"^\[[^\]]*\bERROR\]\s*(.*)$")  # its log format: [time file
 
 @dataclass(frozen=True)
 class CheckerResult:
-    """The checker's exit status and its ERROR lines."""
+    """The checker's exit status, its ERROR lines, and where its full output was saved."""
 
     script: Path
     returncode: int
     errors: list[str] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)
+    log: Path | None = None
 
     @property
     def passed(self) -> bool:
@@ -46,14 +47,35 @@ def find_checker(inference_dir: Path | None = None) -> Path | None:
     return main if main.is_file() else None
 
 
+def log_path(tree: Path) -> Path:
+    """Where the checker's full output is kept: beside the tree (the tree holds only submission files)."""
+    return tree.parent / f"{tree.name}-checker.log"
+
+
 def run_checker(tree: Path, submitter: str, version: str, script: Path | None = None) -> CheckerResult | None:
-    """Run the checker on `tree` (the folder holding closed/...); None when no checker is found."""
+    """Run the checker on `tree` (the folder holding closed/...); None when no checker is found. A checker
+    that cannot start or runs past TIMEOUT_S is a failed check (returncode -1), not an exception."""
     script = script or find_checker()
     if script is None:
         return None
-    r = subprocess.run([sys.executable, str(script), "--input", str(tree), "--submitter", submitter,
-                        "--version", version, "--csv", str(tree.parent / f"{tree.name}-checker-summary.csv")],
-                       capture_output=True, text=True, timeout=TIMEOUT_S, cwd=str(tree.parent))
-    lines = (r.stdout + r.stderr).splitlines()
+    command = [sys.executable, str(script), "--input", str(tree), "--submitter", submitter,
+               "--version", version, "--csv", str(tree.parent / f"{tree.name}-checker-summary.csv")]
+    try:
+        r = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=TIMEOUT_S,
+                           cwd=str(tree.parent))
+        output, returncode = r.stdout + r.stderr, r.returncode
+    except subprocess.TimeoutExpired as exc:
+        partial = exc.stdout or b""
+        output = (partial.decode(errors="replace") if isinstance(partial, bytes) else partial)
+        output += f"\n[checker ERROR] the checker did not finish within {TIMEOUT_S} s\n"
+        returncode = -1
+    except OSError as exc:
+        output, returncode = f"[checker ERROR] the checker could not start: {exc}\n", -1
+    lines = output.splitlines()
     errors = [m.group(1).strip() for line in lines if (m := _ERROR.match(line))]
-    return CheckerResult(script, r.returncode, errors, lines[-5:])
+    log = log_path(tree)
+    try:
+        log.write_text(output, encoding="utf-8")
+    except OSError:
+        log = None
+    return CheckerResult(script, returncode, errors, lines[-5:], log)

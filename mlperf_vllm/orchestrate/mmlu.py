@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import time
@@ -17,17 +19,19 @@ from typing import Any, Sequence
 from .. import __version__, interrupts
 from ..config import EngineConfig
 from ..engines.factory import EngineFactory, start_engine, vllm_spec
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_RUN_FAILED, EXIT_SETUP, SetupError
 from ..mmlu import data as mdata
 from ..mmlu import evaluate as mev
 from ..mmlu.subjects import DOMAIN_NAMES, LETTERS
 from ..progress import Progress
 from ..report.mmlu import render_mmlu
 from ..results import environment, store
-from ..results.atomic import write_json_atomic, write_text_atomic
+from ..results.atomic import disk_error, is_disk_error, write_json_atomic, write_text_atomic
 from ..results.folder import attach_run_log
 
 log = logging.getLogger(__name__)
+
+SUMMARY_ROOM_BYTES = 4096  # the running summary's size on disk (see _start)
 
 
 @dataclass(frozen=True)
@@ -93,17 +97,87 @@ def _summary(plan: MmluPlan, run_dir: Path, started: str, command: list[str], st
             "validity": {}, "mmlu": results}
 
 
+def _start(plan: MmluPlan, command: list[str]) -> tuple[Path, str]:
+    """The run folder and what is known before the engine starts. If the disk refuses (full, read-only),
+    nothing has run yet: the new folder is removed again and DiskError (exit 3) raised."""
+    try:
+        run_dir = store.new_run_dir(plan.results_dir, "mmlu")
+    except OSError as exc:
+        raise (disk_error(exc, plan.results_dir / "<new run folder>") if is_disk_error(exc) else exc) from None
+    handler = None
+    try:
+        handler = attach_run_log(run_dir)
+        write_json_atomic(run_dir / "config.json", plan.config)
+        write_json_atomic(run_dir / "environment.json", environment.collect())
+        started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        running = json.dumps(_summary(plan, run_dir, started, command, "running", None), indent=2,
+                             ensure_ascii=False, default=str) + "\n"
+        # padded to one file-system block (no extra space used): room for store.mark_ended to write the
+        # ended summary over this file's own bytes when a full disk refuses every new file
+        write_text_atomic(run_dir / store.SUMMARY_FILE, running.ljust(SUMMARY_ROOM_BYTES))
+    except OSError as exc:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no half-made run folder is left
+        if is_disk_error(exc):
+            raise disk_error(exc, Path(exc.filename) if exc.filename else run_dir) from None
+        raise
+    return run_dir, started
+
+
+def _end(plan: MmluPlan, run_dir: Path, started: str, command: list[str], status: str,
+         results: dict[str, Any] | None) -> str | None:
+    """The final summary; when the disk refuses it, the run is marked ended (as benchmark.finish does) and
+    the one-line error (exit 3) returned."""
+    data = _summary(plan, run_dir, started, command, status, results)
+    try:
+        write_json_atomic(run_dir / store.SUMMARY_FILE, data)
+        return None
+    except OSError as exc:
+        path = run_dir / store.SUMMARY_FILE
+        error = disk_error(exc, path) if is_disk_error(exc) else SetupError(
+            f"cannot write {path}: {exc.strerror or exc}; check the folder and its permissions, then run again.")
+    ended = "interrupted" if status == "interrupted" else "failed"
+    written = store.mark_ended(run_dir, data, ended, f"results not written: {error}")
+    marked = f"marked {ended}" if written else "shown as stopped once this process has ended"
+    return (f"{str(error).rstrip('.')} (the run is {marked}; its files so far stay in {run_dir}; earlier runs are "
+            "untouched)")
+
+
+def _keep_history(plan: MmluPlan, run_dir: Path) -> None:
+    """latest and index.md; on a disk that refuses them the run's own files still stand."""
+    for update in (store.update_latest, lambda d, _: store.rebuild_index(d)):
+        try:
+            update(plan.results_dir, run_dir)
+        except OSError as exc:  # derived data: `python report.py --rebuild-index` recreates both
+            (log.info if is_disk_error(exc) else log.warning)(
+                "latest/index.md not updated (%s); `python report.py --rebuild-index --results-dir %s` recreates "
+                "them", exc, plan.results_dir)
+
+
+def _last_words(plan: MmluPlan, run_dir: Path, started: str, command: list[str]) -> None:
+    """Before a forced exit: the summary marked interrupted (the smallest one on a full disk)."""
+    data = _summary(plan, run_dir, started, command, "interrupted", None)
+    try:
+        write_json_atomic(run_dir / store.SUMMARY_FILE, data)
+    except OSError as exc:
+        store.mark_ended(run_dir, data, "interrupted", f"interrupted; results not written: {exc}")
+
+
+def _failure(exc: Exception, run_dir: Path) -> tuple[int, str]:
+    """Exit code and one line for a run that raised: a full disk is the machine's fault (exit 3), not the run's."""
+    if is_disk_error(exc):
+        path = Path(exc.filename) if getattr(exc, "filename", None) else run_dir
+        return EXIT_SETUP, str(disk_error(exc, path))  # type: ignore[arg-type]
+    return EXIT_RUN_FAILED, f"MMLU run failed: {type(exc).__name__}: {exc} (see {run_dir / 'run.log'})"
+
+
 def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -> MmluResult:
     """Run the plan; every outcome ends with a summary (and, with results, the report)."""
-    run_dir = store.new_run_dir(plan.results_dir, "mmlu")
-    attach_run_log(run_dir)
-    write_json_atomic(run_dir / "config.json", plan.config)
-    write_json_atomic(run_dir / "environment.json", environment.collect())
-    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    write_json_atomic(run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, "running", None))
+    run_dir, started = _start(plan, command)
     status, code, results, error = "completed", EXIT_OK, None, None
-    interrupts.set_last_words(lambda: write_json_atomic(
-        run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, "interrupted", None)))
+    interrupts.set_last_words(lambda: _last_words(plan, run_dir, started, command))
     try:
         interrupts.check()
         print(f"Starting the engine ({plan.config['model_label']}) ...", file=sys.stderr)
@@ -128,16 +202,23 @@ def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -
         status, code = "interrupted", EXIT_INTERRUPTED
     except Exception as exc:
         log.exception("MMLU run failed")
-        status, code = "failed", EXIT_RUN_FAILED
-        error = f"MMLU run failed: {type(exc).__name__}: {exc} (see {run_dir / 'run.log'})"
+        status, (code, error) = "failed", _failure(exc, run_dir)
     interrupts.set_last_words(None)
-    write_json_atomic(run_dir / store.SUMMARY_FILE, _summary(plan, run_dir, started, command, status, results))
+    refused = _end(plan, run_dir, started, command, status, results)
+    if refused is not None:  # its one line says what was lost; nothing else is written
+        error = refused if error is None or code == EXIT_SETUP else f"{error.rstrip('.')}; also {refused}"
+        if status != "interrupted":
+            status, code = "failed", EXIT_SETUP
+        _keep_history(plan, run_dir)
+        return MmluResult(status, code, run_dir, None, error)
     if results:
-        render_mmlu(run_dir)
-    store.update_latest(plan.results_dir, run_dir)
+        try:
+            render_mmlu(run_dir)
+        except Exception:  # a broken report must never lose the run: summary.json is already written
+            log.exception("rendering the MMLU report failed; `python report.py %s` re-renders it", run_dir)
     removed: list[str] = []
     if not plan.keep_all and status == "completed":
         removed = [p.name for p in store.remove_earlier_runs(plan.results_dir, run_dir, "mmlu",
                                                              plan.config["scenario"])]
-    store.rebuild_index(plan.results_dir)
+    _keep_history(plan, run_dir)
     return MmluResult(status, code, run_dir, results, error, tuple(removed))

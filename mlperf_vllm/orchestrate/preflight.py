@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import rules
 from ..checkpoint import fp8_checkpoint
-from ..config import DatasetKind, Device, Mode, RunConfig
+from ..config import Backend, DatasetKind, Device, Mode, RunConfig, Scenario
 from ..engines.vllm_common import cuda_device_count
 from ..errors import SetupError, UsageError
 from ..mlperf import dataset as ds
@@ -24,6 +24,8 @@ from ..mlperf import dataset as ds
 log = logging.getLogger(__name__)
 
 GATED_PREFIXES = ("meta-llama/",)
+MAX_RUN_S = 86_400  # a test that cannot end within a day is a typo, not a benchmark
+SERVER_MIN_QUERY_COUNT = 100  # loadgen/mlperf.conf: llama3_1-8b(-interactive).Server.min_query_count
 MIN_FREE_DISK_BYTES = 200 * 1024**2  # logs of a full run are ~100 MB (detail + accuracy log)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
 
@@ -51,8 +53,13 @@ def _cached_hf_file(repo_id: str, filename: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> ResolvedModel:
-    """Find the model locally, in the HF cache, or on the Hub (token permitting)."""
+_TOKENIZER_USE = ("accuracy and the HF data set need one: pass --tokenizer, or run --mode performance with "
+                  "--dataset synthetic")
+
+
+def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
+                  use: str = _TOKENIZER_USE) -> ResolvedModel:
+    """Find the model locally, in the HF cache, or on the Hub (token permitting); `use`: why a tokenizer is needed."""
     if name == "demo":
         from ..demo import demo_model_dir
         path = str(demo_model_dir())
@@ -64,8 +71,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool) -> Res
         has_tok = any((local / f).is_file() for f in TOKENIZER_FILES)
         tok = tokenizer or (str(local) if has_tok else None)
         if need_tokenizer and tok is None:
-            raise UsageError(f"--model {name} has no tokenizer files; accuracy and the HF data set need one: "
-                             "pass --tokenizer, or run --mode performance with --dataset synthetic.")
+            raise UsageError(f"--model {name} has no tokenizer files; {use}.")
         return ResolvedModel(str(local), tok, json.loads((local / "config.json").read_text()), False)
     cached = _cached_hf_file(name, "config.json")
     if cached is None:
@@ -119,6 +125,10 @@ def check_gpu_count(tp: int, dp: int, device: Device) -> None:
         if tp > 1:
             raise UsageError(f"--tensor-parallel-size {tp} needs {tp} GPUs, but this is a CPU run (no GPU visible); "
                              "use 1.")
+        cores = os.cpu_count() or 1
+        if dp > cores:  # each replica is an engine process with its own share of the cores
+            raise UsageError(f"--data-parallel-size {dp} is more replicas than this CPU has cores ({cores}); "
+                             f"use at most {cores}.")
         return
     gpus = cuda_device_count()
     if tp * dp > gpus:
@@ -177,10 +187,54 @@ def load_samples(cfg: RunConfig, model: ResolvedModel) -> ds.Samples:
         if model.tokenizer is None:
             raise UsageError("the HF data set must be tokenized: pass --tokenizer or --dataset-path cnn_eval.json.")
         samples = ds.load_hf_cnn_dailymail(model.tokenizer)
-    n = min(wanted or official, len(samples))
-    if wanted and wanted > len(samples):
-        log.warning("--total-sample-count %d exceeds the data set (%d samples); using %d", wanted, len(samples), n)
-    return samples.head(n)
+    if wanted and wanted > len(samples):  # a silently smaller benchmark is not the one asked for
+        where = cfg.dataset_path or f"the {cfg.dataset.value} data set"
+        raise UsageError(f"--total-sample-count {wanted} is more than the {len(samples)} samples in {where}; "
+                         f"use at most {len(samples)}, or auto.")
+    chosen = samples.head(min(wanted or official, len(samples)))
+    check_run_length(cfg, len(chosen))
+    check_context(cfg, model, chosen)
+    return chosen
+
+
+def check_run_length(cfg: RunConfig, n_samples: int) -> None:
+    """A Server/Interactive QPS so low that a test could not end within a day is refused: LoadGen issues
+    the accuracy test's samples, and the performance test's minimum query count, on its schedule."""
+    if cfg.target_qps is None or cfg.scenario not in (Scenario.SERVER, Scenario.INTERACTIVE) or cfg.user_conf:
+        return
+    if cfg.accuracy_log is not None:
+        return
+    official = rules.DATASET_SIZE[cfg.category]
+    needs = []
+    if Mode.ACCURACY in cfg.mode.tests:
+        needs.append(("accuracy", n_samples))
+    if Mode.PERFORMANCE in cfg.mode.tests:  # harness.render_user_conf: a partial set's count is the minimum
+        needs.append(("performance", n_samples if n_samples < official else SERVER_MIN_QUERY_COUNT))
+    test, queries = max(needs, key=lambda t: t[1])
+    seconds = queries / cfg.target_qps
+    if seconds > MAX_RUN_S:
+        raise UsageError(f"--server-target-qps {cfg.target_qps:g} is too low: the {test} test's {queries} queries "
+                         f"would take {seconds / 3600:,.0f} hours at that rate (a run must end within a day); "
+                         f"use at least {queries / MAX_RUN_S:.3g} QPS.")
+
+
+def check_context(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples) -> None:
+    """The longest prompt plus --max-new-tokens (and --max-model-len) must fit the model's context."""
+    context = model.config.get("max_position_embeddings")
+    if not isinstance(context, int) or context <= 0 or cfg.rescore_only:
+        return
+    scaling = model.config.get("rope_scaling")
+    if isinstance(scaling, dict) and isinstance(scaling.get("factor"), (int, float)) and (
+            scaling.get("rope_type") or scaling.get("type")) not in ("llama3", "su", "longrope", "mrope", "default"):
+        context = int(context * scaling["factor"])  # as vLLM derives the longest model length
+    need = samples.max_prompt_tokens + cfg.max_new_tokens
+    if need > context:
+        raise UsageError(f"--max-new-tokens {cfg.max_new_tokens} plus the longest prompt ({samples.max_prompt_tokens} "
+                         f"tokens) is {need} tokens, more than the model's context ({context}); "
+                         "lower --max-new-tokens.")
+    if cfg.engine.max_model_len is not None and cfg.engine.max_model_len > context:
+        raise UsageError(f"--max-model-len {cfg.engine.max_model_len} is more than the model's context ({context} "
+                         f"tokens, max_position_embeddings); use at most {context}.")
 
 
 def _bos(config: dict[str, Any]) -> int | None:
@@ -199,13 +253,45 @@ def check_max_model_len(cfg: RunConfig, samples: ds.Samples) -> int:
     return cfg.engine.max_model_len
 
 
-def check_results_dir(results_dir: Path) -> None:
-    """The results directory must be creatable, writable and have room for the logs."""
+def _existing_ancestor(results_dir: Path) -> Path:
+    """The path itself or its nearest existing ancestor; a dangling symbolic link on the way is refused."""
     probe = results_dir
-    while not probe.exists():
+    while True:
+        if probe.is_symlink() and not probe.exists():
+            raise SetupError(f"--results-dir {results_dir}: {probe} is a symbolic link to {os.readlink(probe)}, "
+                             "which does not exist (a disk not mounted?); create its target or pass another folder.")
+        if probe.exists() or probe == probe.parent:
+            return probe
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        owner = probe.stat().st_uid if probe.exists() else None
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def check_results_dir(results_dir: Path) -> None:
+    """The results directory must be a folder (or creatable as one), writable, and have room for the logs."""
+    results_dir = Path(results_dir)
+    probe = _existing_ancestor(results_dir)
+    if not probe.is_dir():
+        where = "is a file" if probe == results_dir else f"is under {probe}, which is a file"
+        raise UsageError(f"--results-dir {results_dir} {where}, not a folder; pass a folder (it is created if "
+                         "missing).")
+    if probe == results_dir and (results_dir / "index.md").is_dir():
+        raise UsageError(f"--results-dir {results_dir}: index.md there is a folder, but the tool writes its run "
+                         "index to that name; move it away or pass another --results-dir.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        if _read_only_fs(probe):
+            raise SetupError(f"--results-dir {results_dir}: {probe} is on a read-only file system; remount it "
+                             "read-write or pass a --results-dir on a writable disk.")
+        owner = probe.stat().st_uid
+        if owner == os.getuid():
+            raise SetupError(f"--results-dir {results_dir}: {probe} is yours but not writable (mode "
+                             f"{probe.stat().st_mode & 0o777:o}); make it writable (chmod u+rwx {probe}) or pass "
+                             "another --results-dir.")
         raise SetupError(f"--results-dir {results_dir} is not writable by this process (uid {os.getuid()}, gid "
                          f"{os.getgid()}; {probe} belongs to uid {owner}): choose another --results-dir, or make it "
                          f"yours (sudo chown -R $(id -u):$(id -g) {probe}); in Docker, create the folder before "
@@ -217,5 +303,15 @@ def check_results_dir(results_dir: Path) -> None:
 
 
 def needs_tokenizer(cfg: RunConfig) -> bool:
-    """Accuracy scoring and the HF data set need the tokenizer; token-id performance runs do not."""
-    return cfg.mode is not Mode.PERFORMANCE or (cfg.dataset is DatasetKind.CNN_DAILYMAIL and cfg.dataset_path is None)
+    """Accuracy scoring, the HF data set and --backend openai need the tokenizer; other token-id performance
+    runs do not."""
+    return (cfg.mode is not Mode.PERFORMANCE or cfg.backend is Backend.OPENAI
+            or (cfg.dataset is DatasetKind.CNN_DAILYMAIL and cfg.dataset_path is None))
+
+
+def tokenizer_use(cfg: RunConfig) -> str:
+    """Why a run needs the tokenizer, and what to do without one (for the message of resolve_model)."""
+    if cfg.backend is Backend.OPENAI:  # in performance runs too: text-only replies are counted with it
+        return ("--backend openai needs one to count the tokens of servers that reply with text only: pass "
+                "--tokenizer with a tokenizer id or directory")
+    return _TOKENIZER_USE

@@ -7,20 +7,34 @@ Layouts (tools/submission/submission_structure.md and the checker's constants.py
   <Scenario>/{user.conf, README.md, <system>.json} and compliance/<system>/<benchmark>/<Scenario>/TEST06/.
 Accuracy logs are truncated with the hash appended to accuracy.txt (truncate_accuracy_log.py).
 Fields the tool cannot know are "TODO".
+
+Only runs that are a result are packed: completed, --mode both, performance VALID (in summary.json and
+in LoadGen's own summary), accuracy PASS, every log in place. Others are skipped with the reason. The
+tree is built in a hidden folder beside the target and renamed into place at the end, so a failure
+(a missing file, a full disk, Ctrl-C) never leaves half a tree.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import UsageError
+from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
 from ..results import store, system_desc
-from ..results.atomic import write_bytes_atomic, write_json_atomic, write_text_atomic
+from ..results.atomic import (
+    dir_mode,
+    disk_error,
+    is_disk_error,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 from . import checker
 
 BENCHMARK = {"datacenter": "llama3.1-8b", "edge": "llama3.1-8b-edge"}
@@ -28,30 +42,105 @@ SCENARIO_DIR = {"offline": "Offline", "server": "Server", "interactive": "Intera
 REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "edge": ({"Offline", "SingleStream"}, set())}
 
 
+# What a packed run must hold: LoadGen's logs of both tests, the accuracy scores, the user.conf LoadGen read.
+REQUIRED_FILES = (f"Performance/{logs.SUMMARY_FILE}", f"Performance/{logs.DETAIL_FILE}",
+                  f"Accuracy/{logs.SUMMARY_FILE}", f"Accuracy/{logs.DETAIL_FILE}", f"Accuracy/{logs.ACCURACY_FILE}",
+                  "Accuracy/accuracy.txt", "user.conf")
+TEST06_FILES = ("verify_accuracy.txt", logs.SUMMARY_FILE, logs.DETAIL_FILE, logs.ACCURACY_FILE)
+
+
+class NothingValid(BenchError):
+    """Runs exist, but none of them is a result that may be submitted (INVALID or accuracy FAIL)."""
+
+    exit_code = EXIT_NOT_VALID
+
+
 @dataclass
 class SubmissionReport:
-    """What was laid out, and what a checker would object to."""
+    """What was laid out, what was skipped and why, and what the official checker said."""
 
     root: Path
     entries: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # benchmark, scenario, run, reason
     warnings: list[str] = field(default_factory=list)
     checker: str = "not run"
+    checker_failed: bool = False
+    checker_errors: int = 0
+    checker_log: Path | None = None
 
 
-def _pick_runs(results_dir: Path, version: str | None) -> dict[tuple[str, str], store.RunEntry]:
-    """The newest completed accuracy+performance run per (category, scenario), of one round only."""
-    chosen: dict[tuple[str, str], store.RunEntry] = {}
+def _missing_files(run: Path) -> str | None:
+    """Why the run folder cannot be packed as it is (a log deleted or empty), or None."""
+    missing = [rel for rel in REQUIRED_FILES if not (run / rel).is_file()]
+    if missing:
+        more = f" and {len(missing) - 1} more files are" if len(missing) > 1 else " is"
+        return f"{missing[0]}{more} missing"
+    empty = [rel for rel in REQUIRED_FILES if (run / rel).stat().st_size == 0]
+    if empty:
+        return f"{empty[0]} is empty (cut short, e.g. by a full disk)"
+    return None
+
+
+def _loadgen_result(summary_txt: Path) -> str | None:
+    """`Result is` of LoadGen's own summary: the verdict the checker reads."""
+    try:
+        return logs.parse_summary(summary_txt.read_text(errors="replace")).get("Result is")
+    except OSError:
+        return None
+
+
+def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
+    """Why this run is not packed, or None when it is a result that may be."""
+    s = entry.summary
+    assert s is not None
+    if s.status != "completed":
+        return f"its status is {s.shown_status}"
+    if s.mode != "both":
+        return f"--mode {s.mode} (a submission needs --mode both)"
+    problem = _missing_files(entry.path)
+    if problem:
+        return problem
+    if allow_invalid:
+        return None
+    if s.performance_verdict != "VALID":
+        reasons = (s.data.get("validity") or {}).get("reasons") or []
+        why = f": {reasons[0]}" if reasons and isinstance(reasons[0], str) else ""
+        return f"performance {s.performance_verdict or 'not measured'}{why}"
+    loadgen = _loadgen_result(entry.path / "Performance" / logs.SUMMARY_FILE)
+    if loadgen != "VALID":
+        return f"LoadGen's Performance/{logs.SUMMARY_FILE} says {loadgen or 'no result'}"
+    if s.accuracy_verdict != "PASS":
+        return f"accuracy {s.accuracy_verdict or 'not scored'} (the ROUGE/gen_len targets were not met)"
+    return None
+
+
+def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
+                ) -> list[tuple[tuple[str, str], store.RunEntry, str | None]]:
+    """Every benchmark run of the round (newest first) with its (category, scenario) and why it is not usable."""
+    out = []
     for entry in store.history(results_dir):
         s = entry.summary
-        if s is None or s.kind != "benchmark" or s.status != "completed" or s.mode != "both":
+        if s is None or s.kind != "benchmark" or s.category not in BENCHMARK or s.scenario not in SCENARIO_DIR:
             continue
-        key = (s.category or "", s.scenario or "")
-        if key in chosen or key[0] not in BENCHMARK:
+        if version is not None and (s.data.get("config") or {}).get("version") != version:
             continue
-        if version is not None and s.data["config"].get("version") != version:
+        out.append(((s.category or "", s.scenario or ""), entry, _unusable(entry, allow_invalid)))
+    return out
+
+
+def _pick_runs(results_dir: Path, version: str | None, allow_invalid: bool = False
+               ) -> tuple[dict[tuple[str, str], store.RunEntry], dict[tuple[str, str], list[tuple[str, str]]]]:
+    """The newest usable run per (category, scenario) of one round, and the newer ones skipped (name, why)."""
+    chosen: dict[tuple[str, str], store.RunEntry] = {}
+    skipped: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key, entry, reason in _candidates(results_dir, version, allow_invalid):
+        if key in chosen:
             continue
-        chosen[key] = entry
-    return chosen
+        if reason is None:
+            chosen[key] = entry
+        else:
+            skipped.setdefault(key, []).append((entry.path.name, reason))
+    return chosen, skipped
 
 
 def _measurements(s: dict[str, Any]) -> dict[str, Any]:
@@ -63,9 +152,8 @@ def _measurements(s: dict[str, Any]) -> dict[str, Any]:
 
 def _copy_logs(src: Path, dst: Path, names: tuple[str, ...]) -> None:
     dst.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        if (src / name).is_file():
-            shutil.copyfile(src / name, dst / name)
+    for name in names:  # every one of them was checked to exist (REQUIRED_FILES, TEST06_FILES)
+        shutil.copyfile(src / name, dst / name)
 
 
 def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path], report: SubmissionReport) -> None:
@@ -84,7 +172,11 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
         if key in extra:
             write_text_atomic(extra[key], _scenario_readme(run.name, s))
     t06 = run / "TEST06"
-    if (t06 / "verify_accuracy.txt").is_file():
+    t06_missing = [n for n in TEST06_FILES if not (t06 / n).is_file()]
+    if (t06 / "verify_accuracy.txt").is_file() and t06_missing:
+        report.warnings.append(f"{run.name}: TEST06/{t06_missing[0]} is missing, so TEST06 is not packed; "
+                               "run it again with --compliance-test06")
+    elif (t06 / "verify_accuracy.txt").is_file():
         dst = extra["test06"]
         _copy_logs(t06, dst, ("verify_accuracy.txt",))
         _copy_logs(t06, dst / "performance" / "run_1", (logs.SUMMARY_FILE, logs.DETAIL_FILE))
@@ -97,31 +189,98 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
         report.warnings.append(f"{run.name}: no TEST06 (run it with --compliance-test06); the checker requires it")
 
 
-def _round(results_dir: Path, version: str | None) -> str:
-    """The round to pack: the one asked for, or the one every candidate run was made for."""
+def _round(results_dir: Path, version: str | None, allow_invalid: bool = False) -> str:
+    """The round to pack: the one asked for, or the one every usable run (else every run) was made for."""
     if version is not None:
         return version
-    rounds = {e.summary.data["config"].get("version") for e in _pick_runs(results_dir, None).values() if e.summary}
+    candidates = _candidates(results_dir, None, allow_invalid)
+    rounds = {(e.summary.data.get("config") or {}).get("version") for _, e, why in candidates
+              if why is None and e.summary}
+    if not rounds:  # nothing usable: name the round of the runs there are, so the refusal says why they fail
+        rounds = {(e.summary.data.get("config") or {}).get("version") for _, e, _ in candidates if e.summary}
     if len(rounds) > 1:
         raise UsageError(f"the runs in {results_dir} were made for several rounds ({', '.join(sorted(map(str, rounds)))});"
                          " pick one with --version.")
     return str(rounds.pop()) if rounds else "v6.1"
 
 
-def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
-          division: str = "closed", run_official_checker: bool = True) -> SubmissionReport:
-    """Write the submission tree under out and return what was done."""
-    if not system or "/" in system or system.startswith("."):
-        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
-    version = _round(results_dir, version)
-    runs = _pick_runs(results_dir, version)
-    if not runs:
-        raise UsageError(f"no completed --mode both run of round {version} in {results_dir} to submit; "
-                         f"run run.py --mode both --version {version} first.")
+def _nothing_usable(results_dir: Path, version: str, skipped: dict[tuple[str, str], list[tuple[str, str]]]
+                    ) -> BenchError:
+    """The error when runs exist but none can be packed: every one named with its reason."""
+    flat = [f"{name}: {why}" for key in sorted(skipped) for name, why in skipped[key]]
+    more = f" (and {len(flat) - 3} more)" if len(flat) > 3 else ""
+    text = (f"no completed --mode both run of round {version} in {results_dir} can be submitted: "
+            + "; ".join(flat[:3]) + more + f". Run run.py --mode both --version {version} again (or fix the runs).")
+    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ")) for v in skipped.values() for _, why in v)
+    return NothingValid(text) if invalid else DataError(text)
+
+
+def _check_target(out: Path) -> None:
+    if out.is_symlink() and not out.exists():
+        raise UsageError(f"--submission-dir {out} is a symbolic link to a folder that does not exist; pass another.")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--submission-dir {out} is a file, not a folder; pass a new folder.")
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"--submission-dir {out} is not empty; choose a new directory.")
-    root = out / division / submitter
+
+
+def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
+          division: str = "closed", run_official_checker: bool = True,
+          allow_invalid: bool = False) -> SubmissionReport:
+    """Write the submission tree under out and return what was done. `allow_invalid` (not a CLI flag: for
+    tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs."""
+    if not system or "/" in system or system.startswith("."):
+        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
+    out = Path(out)
+    version = _round(results_dir, version, allow_invalid)
+    runs, skipped = _pick_runs(results_dir, version, allow_invalid)
+    if not runs and not skipped:
+        raise UsageError(f"no completed --mode both run of round {version} in {results_dir} to submit; "
+                         f"run run.py --mode both --version {version} first.")
+    if not runs:
+        raise _nothing_usable(results_dir, version, skipped)
+    _check_target(out)
     report = SubmissionReport(out)
+    for (category, scenario), names in sorted(skipped.items()):
+        report.skipped += [{"benchmark": BENCHMARK[category], "scenario": SCENARIO_DIR.get(scenario, scenario),
+                            "run": name, "reason": why} for name, why in names]
+    staging = _staging_dir(out)
+    try:
+        _lay_out(runs, staging, system, submitter, version, division, report)
+        os.replace(staging, out)  # out is absent or an empty folder: the tree appears whole or not at all
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if is_disk_error(exc):
+            raise disk_error(exc, Path(exc.filename or out)) from None
+        raise SetupError(f"cannot build the submission tree {out}: {exc}; nothing was left behind.") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if run_official_checker:
+        _run_checker(report, out, submitter, version)
+    return report
+
+
+def _staging_dir(out: Path) -> Path:
+    """A hidden, empty folder beside out (same file system, so the final rename is atomic)."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        os.chmod(staging, dir_mode())  # mkdtemp makes it 0700; the tree is meant to be shared
+    except (FileExistsError, NotADirectoryError):
+        raise UsageError(f"--submission-dir {out} is under a file, not a folder; pass a folder path.") from None
+    except OSError as exc:
+        if is_disk_error(exc):
+            raise disk_error(exc, out) from None
+        raise SetupError(f"cannot create --submission-dir {out}: {exc.strerror or exc}; pass a folder you can "
+                         "write to.") from None
+    return staging
+
+
+def _lay_out(runs: dict[tuple[str, str], store.RunEntry], tree: Path, system: str, submitter: str, version: str,
+             division: str, report: SubmissionReport) -> None:
+    """Every file of the submission, under tree."""
+    root = tree / division / submitter
     v6 = version != "v5.1"
     env = None
     for (category, scenario), entry in sorted(runs.items()):
@@ -136,11 +295,14 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
                      "test06": root / "compliance" / system / bench / scen / "TEST06"}
         _lay_out_scenario(entry, base, extra, report)
         data = entry.summary.data if entry.summary else {}
-        blockers = data.get("validity", {}).get("not_submittable_because", [])
-        blockers = [b for b in blockers if "TEST06" not in b]
-        report.entries.append({"benchmark": bench, "scenario": scen, "run": entry.path.name, "blockers": blockers})
+        blockers = (data.get("validity") or {}).get("not_submittable_because") or []
+        blockers = [b for b in blockers if isinstance(b, str) and "TEST06" not in b]
+        report.entries.append({"benchmark": bench, "scenario": scen, "run": entry.path.name, "blockers": blockers,
+                               "performance": entry.summary.performance_verdict if entry.summary else None,
+                               "accuracy": entry.summary.accuracy_verdict if entry.summary else None})
         report.warnings += [f"{bench}/{scen} ({entry.path.name}): {b}" for b in blockers]
-        env = env or data.get("system")
+        system_data = data.get("system")
+        env = env or (system_data if isinstance(system_data, dict) else None)
     for category, (need_all, need_one) in REQUIRED_SCENARIOS.items():
         have = {SCENARIO_DIR[sc] for (cat, sc) in runs if cat == category}
         if have and (not need_all <= have or (need_one and not need_one & have)):
@@ -156,9 +318,6 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     code = root / ("code" if not v6 else "src") / next(iter(sorted({e["benchmark"] for e in report.entries})))
     write_text_atomic(code / "README.md", f"# Harness\n\nmlperf_vllm {__version__}: run.py drives vLLM through "
                       "the official MLCommons LoadGen. Add the source of this repository here.\n")
-    if run_official_checker:
-        report.checker = _checker_verdict(out, submitter, version)
-    return report
 
 
 def _scenario_readme(run_name: str, s: dict[str, Any]) -> str:
@@ -168,21 +327,37 @@ def _scenario_readme(run_name: str, s: dict[str, Any]) -> str:
             "systems/*.json.\n")
 
 
-def _checker_verdict(out: Path, submitter: str, version: str) -> str:
-    """The official checker's verdict in one line (its full output is in its own log)."""
+def _run_checker(report: SubmissionReport, out: Path, submitter: str, version: str) -> None:
+    """The official checker's verdict in one line; its full output goes to a log beside the tree."""
     result = checker.run_checker(out, submitter, version)
     if result is None:
-        return "not run: no checker found (set MLPERF_INFERENCE_DIR to a mlcommons/inference checkout)"
+        report.checker = "not run: no checker found (set MLPERF_INFERENCE_DIR to a mlcommons/inference checkout)"
+        return
+    report.checker_log = result.log
+    where = f"; full output: {result.log}" if result.log else ""
     if result.passed:
-        return f"passed ({result.script})"
+        report.checker = f"passed ({result.script}){where}"
+        return
+    report.checker_failed, report.checker_errors = True, max(len(result.errors), 1)
     head = "; ".join(result.errors[:3]) or " | ".join(result.tail)
-    return f"failed (exit {result.returncode}, {len(result.errors)} errors): {head}"
+    report.checker = f"failed (exit {result.returncode}, {len(result.errors)} errors): {head}{where}"
 
 
 def summary_lines(report: SubmissionReport) -> list[str]:
-    """What to print after building."""
+    """What to print after building: per scenario the run packed and the newer ones skipped, with why."""
     lines = [f"Submission tree: {report.root}"]
-    lines += [f"  {e['benchmark']}/{e['scenario']} <- {e['run']}" for e in report.entries]
+    scenarios = sorted({(e["benchmark"], e["scenario"]) for e in report.entries}
+                       | {(k["benchmark"], k["scenario"]) for k in report.skipped})
+    for bench, scen in scenarios:
+        packed = [e for e in report.entries if (e["benchmark"], e["scenario"]) == (bench, scen)]
+        if packed:
+            e = packed[0]
+            verdict = f" (performance {e['performance']}, accuracy {e['accuracy']})" if e.get("performance") else ""
+            lines.append(f"  {bench}/{scen} <- {e['run']}{verdict}")
+        else:
+            lines.append(f"  {bench}/{scen}: nothing packed (no usable run)")
+        lines += [f"    skipped {k['run']}: {k['reason']}" for k in report.skipped
+                  if (k["benchmark"], k["scenario"]) == (bench, scen)]
     lines += [f"  warning: {w}" for w in report.warnings]
     lines.append(f"  submission checker: {report.checker}")
     return lines

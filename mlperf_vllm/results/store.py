@@ -8,6 +8,7 @@ is written atomically, `latest` is swapped with a rename, and index.md is derive
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .atomic import write_text_atomic
+from .atomic import overwrite_in_place, write_json_atomic, write_text_atomic
 from .record import SUMMARY_FILE, ForeignSummary, RunSummary, read_summary
+from ..secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,12 @@ def newest(results_dir: Path, where: Callable[[RunSummary], bool]) -> RunEntry |
 
 
 def update_latest(results_dir: Path, run_dir: Path) -> None:
-    """Point results/latest at run_dir (relative link, swapped atomically)."""
+    """Point results/latest at run_dir (relative link, swapped atomically); a `latest` that is not a link
+    (a file or folder of the user's) is left alone."""
     link = results_dir / LATEST_LINK
+    if link.exists() and not link.is_symlink():
+        log.warning("%s is not a link; left as it is (latest not updated)", link)
+        return
     tmp = results_dir / f".{LATEST_LINK}.{os.getpid()}"
     try:
         tmp.unlink()
@@ -152,3 +158,32 @@ def remove_earlier_runs(results_dir: Path, keep: Path, category: str, scenario: 
             shutil.rmtree(entry.path)
             removed.append(entry.path)
     return removed
+
+
+def ended_summary(data: dict[str, Any], status: str, reason: str) -> dict[str, Any]:
+    """The smallest summary.json that still says how a run ended (and why), for when the full one
+    cannot be written: meta and config of `data`, no results."""
+    meta = dict(data.get("meta") or {})
+    meta["updated_at"] = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return {"schema_version": data.get("schema_version", 1), "status": status, "kind": data.get("kind", "benchmark"),
+            "meta": meta, "config": data.get("config") or {"note": "unknown"},
+            "headline": {"name": None, "value": None, "unit": None},
+            "validity": {"performance": None, "reasons": [reason], "accuracy": None, "submittable": False,
+                         "not_submittable_because": []},
+            "notes": [reason], "error": reason}
+
+
+def mark_ended(run_dir: Path, data: dict[str, Any], status: str, reason: str) -> dict[str, Any] | None:
+    """Best effort, when the full summary could not be written (disk full): make summary.json say the run
+    ended (`failed` or `interrupted`, not `running`). A small atomic write first; on a disk too full even
+    for that, the small summary is written over the old file's own bytes. Returns what was written, or
+    None (then the history still shows the run as stopped once this process is gone)."""
+    small = ended_summary(data, status, reason)
+    path = run_dir / SUMMARY_FILE
+    try:
+        write_json_atomic(path, small)
+        return small
+    except OSError as exc:
+        log.info("%s: the small summary did not fit either (%s); overwriting the old one in place", path, exc)
+    text = redact(json.dumps(small, indent=None, ensure_ascii=False, default=str)) + "\n"
+    return small if overwrite_in_place(path, text.encode("utf-8")) else None

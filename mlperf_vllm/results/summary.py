@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,7 @@ class TestRecord:
     seconds: float
     samples_completed: int
     engine_errors: int
-    error_causes: dict[str, int] = field(default_factory=dict)  # message (digits masked) -> samples
+    error_causes: dict[str, int] = field(default_factory=dict)  # message (variable parts masked) -> samples
 
 
 @dataclass
@@ -78,13 +79,24 @@ def _ms(ns: Any) -> float | None:
     return None if ns is None or float(ns) >= IMPOSSIBLE_NS else round(float(ns) / 1e6, 3)
 
 
-def error_causes(messages: list[str]) -> dict[str, int]:
-    """Failed samples counted by cause (the message with numbers masked), most frequent first."""
-    import re
+# A cause keeps what names it (an HTTP status, an errno: 429 and 500 are different causes) and masks what
+# varies from sample to sample (ids, ports, counts, durations), which would split one cause into many.
+_CAUSE_PARTS = re.compile(
+    r"(?P<keep>\b(?:HTTP|[Ss]tatus(?: code)?|[Ee]rrno)[ =:/]*\d+\b)"
+    r"|(?P<id>\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[\w-]{16,}\b)"  # request ids, uuids: letters and digits
+    r"|\d+(?:\.\d+)?")
 
+
+def _mask_cause(match: re.Match[str]) -> str:
+    return match.group("keep") or "#"
+
+
+def error_causes(messages: list[str]) -> dict[str, int]:
+    """Failed samples counted by cause (the message with its variable parts masked), most frequent first."""
     counts: dict[str, int] = {}
     for message in messages:
-        key = re.sub(r"\d+(\.\d+)?", "#", message.strip().splitlines()[0] if message.strip() else "unknown")[:160]
+        first = message.strip().splitlines()[0] if message.strip() else "unknown"
+        key = _CAUSE_PARTS.sub(_mask_cause, first)[:160]
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
 
