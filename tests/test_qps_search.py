@@ -487,3 +487,42 @@ def test_a_probe_judged_before_its_steady_state_is_repeated_longer():
     assert 0.9 * 50 <= result.best_qps <= 50
     # a probe over the limits is final at once and does not lengthen the probes (its latency is its backlog)
     assert [s for q, s in runner.calls if q > 50] and all(s == 60.0 for q, s in runner.calls if q > 50)
+
+
+@pytest.mark.integration
+def test_a_probe_far_over_capacity_is_cut_short_and_the_next_starts_idle(tmp_path):
+    """Real LoadGen: a 4-slot engine (capacity 50 QPS) probed at 200 QPS for 2 s leaves ~300 queued; they
+    are cancelled after the drain bound, the probe is over capacity, and the next probe finds the engine idle."""
+    import mlperf_loadgen as lg
+
+    from mlperf_vllm import rules
+    from mlperf_vllm.mlperf.sut import SystemUnderTest
+    from mlperf_vllm.orchestrate import search
+
+    engine = TimedEngine(ttft_s=0.01, tpot_s=0.01, n_tokens=8, slots=4)
+    data = h.samples(200)
+    sut = SystemUnderTest(engine, data, stream=True, max_new_tokens=128, lg=lg)
+    cfg = SimpleNamespace(scenario=Scenario.SERVER, search_probe_s=2.0, search_tolerance=0.1, search_budget_min=5)
+    runner = search.LoadGenRunner(cfg, tmp_path, h.settings("Server", qps=1.0, min_query_count=1), sut, lg,
+                                  len(data), lambda q, m: f"# {q} {m}\n", progress=False)
+    idle_at_start = []
+    wait_idle = sut.engine_idle
+
+    def recording_idle(timeout_s):
+        ok = wait_idle(timeout_s)
+        idle_at_start.append(engine.outstanding())
+        return ok
+
+    sut.engine_idle = recording_idle
+    try:
+        over = runner.probe(1, 200.0, 2.0)
+        cancelled = sut.cancelled
+        under = runner.probe(2, 10.0, 2.0, longest=True)
+    finally:
+        engine.shutdown()
+    assert not over.passed and not over.drained and over.verdict == "over capacity (backlog left at the end)"
+    assert cancelled > 0 and engine.cancelled > 0 and over.errors == 0
+    assert idle_at_start == [0, 0]  # each probe began on an idle engine
+    assert under.passed and under.drained and under.errors == 0
+    assert (tmp_path / "Search" / "probe-01-qps-200" / "mlperf_log_summary.txt").is_file()
+    assert rules.TOKEN_LATENCY_LIMITS[Scenario.SERVER].ttft_ms == runner.limits.ttft_ms
