@@ -21,13 +21,17 @@ def _engine(*flags):
     return run_args.parse(["--model", "m", *flags])[0].engine
 
 
-@pytest.mark.parametrize("scenario,tokens,seqs", [("offline", 8192, 512), ("server", 8192, 512),
-                                                   ("interactive", 2048, 256)])
-def test_the_preset_gives_each_scenario_its_own_settings(scenario, tokens, seqs):
-    qps = [] if scenario == "offline" else ["--server-target-qps", "10"]
-    e = _engine("--preset", "h200-fp8", "--scenario", scenario, *qps)
+@pytest.mark.parametrize("scenario,tokens,seqs,extra", [
+    ("offline", 8192, 512, {}), ("server", 8192, 512, {}),
+    ("interactive", 2048, 256, {"async_scheduling": True}),  # 48 QPS VALID with it, 44.5 INVALID without
+    ("singlestream", 8192, 512, {})])
+def test_the_preset_gives_each_scenario_its_own_settings(scenario, tokens, seqs, extra):
+    qps = ["--server-target-qps", "10"] if scenario in ("server", "interactive") else []
+    cat = ["--category", "edge"] if scenario == "singlestream" else []
+    e = _engine("--preset", "h200-fp8", "--scenario", scenario, *cat, *qps)
     assert (e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization) == (tokens, seqs, 0.92)
     assert (e.quantization, e.kv_cache_dtype) == ("fp8", "fp8")
+    assert e.extra == extra
 
 
 def test_flags_and_engine_args_given_win_over_the_preset(monkeypatch):
