@@ -274,7 +274,7 @@ class OpenAIEngine:
         try:
             sink.on_complete(await self._with_retries(r, sink))
         except asyncio.CancelledError:
-            sink.on_error(r.tag, "cancelled: the HTTP client shut down")
+            sink.on_error(r.tag, "cancelled")
         except Exception as exc:  # any transport or server failure is this sample's error
             text = str(exc) if isinstance(exc, (BadReply, RuntimeError)) and str(exc) else \
                 f"{type(exc).__name__}: {exc or 'no detail'}"
@@ -372,6 +372,14 @@ class OpenAIEngine:
         self.stats.reencoded += 1
         if parser.capped:
             self.stats.capped += 1
+
+    def cancel_all(self) -> None:
+        """Cancel every request in flight (its stream is closed, so the server drops it); returns at once."""
+        if not self._aio.stopped:
+            self._aio.loop.call_soon_threadsafe(self._aio.cancel_running)
+
+    def outstanding(self) -> int:
+        return self._aio.running  # requests in flight
 
     def shutdown(self) -> None:
         """Close the connections and stop the client loop."""
