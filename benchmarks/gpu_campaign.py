@@ -10,7 +10,8 @@ its queue's GPU; all jobs share one results directory, so a Server search finds 
 another queue as its ceiling ("after": wait until that job has ended). `--detach` starts the campaign
 in a new session and returns at once, so that it outlives the command that started it.
 `pack` keeps what a reader needs to check a figure: every summary.json, LoadGen summary, user.conf,
-config.json and run.log (not the large detail and accuracy logs), and each job's console output.
+config.json, run.log and the SUT's per-sample timings (not the large detail and accuracy logs), and each
+job's console output.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md"}
+KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md", "sut_timings.csv"}
 
 
 def _status_path(root: Path) -> Path:

@@ -144,6 +144,7 @@ class RunConfig:
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
     compliance_test06: bool = False
+    gc_freeze: bool = False  # gc.freeze() before each LoadGen test (mlperf/gcpause.py)
     endpoints: tuple[str, ...] = ()
     served_model_name: str | None = None
     stall_timeout_s: float = 30.0  # --backend openai: no data from any open request this long = server stalled

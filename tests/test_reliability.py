@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import signal
@@ -79,6 +80,12 @@ def test_sigint_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra)
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted"
     assert (run_dir / "Performance" / "mlperf_log_detail.txt").stat().st_size > 0  # LoadGen's log kept
+    # the SUT's timings of what was issued before the interrupt, for diagnosis
+    with (run_dir / "Performance" / "sut_timings.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows
+    if scenario == "server":
+        assert any(r["latency_ms"] not in ("", "None") for r in rows)
     assert "INTERRUPTED" in (results / "index.md").read_text()
     assert "**Run INTERRUPTED**" in (run_dir / "report.md").read_text()
     time.sleep(0.5)

@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-num-batched-tokens", default=None, help="vLLM: most tokens in one engine step",
                    type=number("--max-num-batched-tokens", int, 1, MAX_TOKENS, f"positive, at most {MAX_TOKENS}"))
     g.add_argument("--enforce-eager", action="store_true", help="vLLM: no CUDA graphs (slower; for debugging)")
+    add_switch(g, "--gc-freeze", 0, "1 freezes Python's heap before each LoadGen test (gc.freeze), so the garbage "
+               "collector scans only what the test allocates; its pauses are in run.log either way")
     g.add_argument("--load-format", default="auto",
                    help="vLLM load format; 'dummy' uses random weights (performance without downloading weights)")
     g.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
@@ -385,7 +387,7 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
         search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
-        stall_timeout_s=a.stall_timeout,
+        stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze),
     )
     return cfg, a.device
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import interrupts, rules
 from ..config import Mode, Scenario
+from .gcpause import GcStats, GcWatch
 
 log = logging.getLogger(__name__)
 
@@ -82,14 +83,16 @@ class TestRun:
     seconds: float
     samples_completed: int
     sut_errors: list[str]
+    gc: GcStats | None = None
 
 
 def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
-             audit_config: Path | None = None, drain_s: float | None = None) -> TestRun:
+             audit_config: Path | None = None, drain_s: float | None = None, gc_freeze: bool = False) -> TestRun:
     """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir.
 
     drain_s (QPS probes): once LoadGen has issued its last query, what is still pending after this
     many seconds is cancelled (SystemUnderTest.cancel_pending), so the test ends and the engine is idle.
+    gc_freeze: freeze the heap before the test (gcpause); the collector's pauses are timed either way.
     """
     import time
 
@@ -120,32 +123,34 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
         finally:
             done.set()
 
-    threading.Thread(target=target, name="loadgen", daemon=True).start()
-    drain_deadline: float | None = None
-    try:
-        while not done.wait(timeout=0.2):
-            if drain_s is None or not sut.schedule_ended.is_set():
-                continue
-            if drain_deadline is None:
-                drain_deadline = time.perf_counter() + drain_s
-            elif time.perf_counter() >= drain_deadline:
-                n = sut.cancel_pending()
-                if n:
-                    log.info("cancelled %d samples still pending %.0f s after the last was issued", n, drain_s)
-                drain_s = None
-    except KeyboardInterrupt:
-        interrupts.settle()  # taken up here: the process need not be forced out
-        n = sut.abort("interrupted")
-        log.warning("interrupted: completed %d pending samples without output; waiting for LoadGen", n)
-        # If LoadGen is still issuing its schedule, the QSL and SUT stay alive: the caller exits the process.
-        done.wait(timeout=ABORT_WAIT_S)
-        raise
-    finally:
-        if done.is_set():  # LoadGen may still use them otherwise; the process exits instead
-            lg.DestroyQSL(qsl)
-            lg.DestroySUT(lg_sut)
+    with GcWatch(gc_freeze) as gc_stats:
+        threading.Thread(target=target, name="loadgen", daemon=True).start()
+        drain_deadline: float | None = None
+        try:
+            while not done.wait(timeout=0.2):
+                if drain_s is None or not sut.schedule_ended.is_set():
+                    continue
+                if drain_deadline is None:
+                    drain_deadline = time.perf_counter() + drain_s
+                elif time.perf_counter() >= drain_deadline:
+                    n = sut.cancel_pending()
+                    if n:
+                        log.info("cancelled %d samples still pending %.0f s after the last was issued", n, drain_s)
+                    drain_s = None
+        except KeyboardInterrupt:
+            interrupts.settle()  # taken up here: the process need not be forced out
+            n = sut.abort("interrupted")
+            log.warning("interrupted: completed %d pending samples without output; waiting for LoadGen", n)
+            # If LoadGen is still issuing its schedule, the QSL and SUT stay alive: the caller exits the process.
+            done.wait(timeout=ABORT_WAIT_S)
+            raise
+        finally:
+            if done.is_set():  # LoadGen may still use them otherwise; the process exits instead
+                lg.DestroyQSL(qsl)
+                lg.DestroySUT(lg_sut)
     if failure:
         raise failure[0]
-    return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors))
+    log.info("%s %s", mode.value, gc_stats.line())
+    return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors), gc_stats)
 
 

@@ -76,7 +76,8 @@ def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
 def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
     """A LoadGen test as the summary lists it, its failed samples counted by cause."""
     return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
-                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors))
+                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors),
+                           test.gc.to_dict() if test.gc is not None else None)
 
 
 def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
@@ -134,10 +135,11 @@ class Measurement:
         for test in tests:
             sub = self.run_dir / ("Accuracy" if test is Mode.ACCURACY else "Performance")
             run, timings, record = run_one(settings, sut, test, sub, len(plan.samples), plan.cfg.scenario, lg,
-                                           self.progress)
+                                           self.progress, cfg.gc_freeze)
             self.record(run, timings, record)
         if cfg.compliance_test06:
-            self.outcome.compliance = run_test06(self.run_dir, settings, sut, len(plan.samples), lg, self.progress)
+            self.outcome.compliance = run_test06(self.run_dir, settings, sut, len(plan.samples), lg, self.progress,
+                                                 cfg.gc_freeze)
         return plan
 
     def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,

@@ -28,6 +28,7 @@ from ..mlperf import harness, logs
 from ..mlperf import qps_search as qs
 from ..progress import Progress
 from ..results.atomic import write_text_atomic
+from ..results.folder import keep_interrupted_timings
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,12 @@ class LoadGenRunner:
         write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
         self.settings.server_target_qps = qps
         with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress):
-            return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
-                                    drain_s=drain_s)
+            try:
+                return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
+                                        drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
+            except KeyboardInterrupt:
+                keep_interrupted_timings(out / "sut_timings.csv", self.sut.timing_rows)
+                raise
 
     def _idle(self) -> None:
         """Start from an idle engine: wait for what it still holds, then drop it."""

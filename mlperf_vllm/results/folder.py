@@ -6,7 +6,7 @@ import csv
 import io
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .atomic import write_text_atomic
 from ..secrets import RedactingFormatter
@@ -52,3 +52,15 @@ def write_timings_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, buf.getvalue())
+
+
+def keep_interrupted_timings(path: Path, rows: Callable[[], list[dict[str, Any]]]) -> None:
+    """An interrupted test's timings so far (the samples that completed), for diagnosis; a failed write
+    is logged, never raised over the interrupt."""
+    log = logging.getLogger(__name__)
+    try:
+        kept = rows()
+        write_timings_csv(path, kept)
+        log.info("kept the timings of the %d samples issued before the interrupt: %s", len(kept), path)
+    except OSError as exc:
+        log.info("timings of the interrupted test not written: %s", exc)

@@ -33,6 +33,7 @@ class TestRecord:
     samples_completed: int
     engine_errors: int
     error_causes: dict[str, int] = field(default_factory=dict)  # message (variable parts masked) -> samples
+    gc: dict[str, Any] | None = None  # the garbage collector's pauses during the test (mlperf/gcpause.py)
 
 
 @dataclass
@@ -215,7 +216,7 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
     if t06 is not None and not t06["passed"]:
         blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
     tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
-              "engine_errors": t.engine_errors, "error_causes": t.error_causes, "log_dir": t.log_dir}
+              "engine_errors": t.engine_errors, "error_causes": t.error_causes, "log_dir": t.log_dir, "gc": t.gc}
              for t in out.tests]
     notes = list(out.notes)
     for t in out.tests:
