@@ -109,17 +109,18 @@ def _mean_inflight(spans: Sequence[tuple[float, float]], t0: float, t1: float, p
     return total / points
 
 
-def steady_state(rows: Sequence[dict[str, Any]]) -> SteadyState | None:
+def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -> SteadyState | None:
     """Judge a probe's SUT timing rows (issued_ms, ttft_ms, tpot_ms, latency_ms) after its ramp.
 
-    The window is the second half of the issue span. In-flight counts use the completion times; a
-    request still open when the probe's schedule ended counts as in flight until then.
+    The window is the second half of the issue span, or (a long probe) everything issued after ramp_ms
+    when that is earlier. In-flight counts use the completion times; a request still open when the
+    probe's schedule ended counts as in flight until then.
     """
     if len(rows) < 8:
         return None
     issued = sorted(float(r["issued_ms"]) for r in rows)
     end = issued[-1]
-    start = end / 2
+    start = end / 2 if ramp_ms is None else min(end / 2, max(0.0, ramp_ms))
     window = [r for r in rows if float(r["issued_ms"]) >= start]
     latencies = [float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None]
     p90_latency = _pct(latencies, 0.90)
@@ -154,10 +155,11 @@ class Judgement:
 
 
 def judge(steady: SteadyState | None, p99_ttft_ms: float | None, p99_tpot_ms: float | None, errors: int,
-          drained: bool, ttft_limit_ms: float, tpot_limit_ms: float, longest: bool) -> Judgement:
+          drained: bool, ttft_limit_ms: float, tpot_limit_ms: float, longest: bool,
+          headroom: float = PROBE_HEADROOM) -> Judgement:
     """Judge a probe from its steady window (LoadGen's whole-probe p99s when it has none).
 
-    Errors, latencies over PROBE_HEADROOM of a limit and a backlog that did not drain are final at any
+    Errors, latencies over `headroom` of a limit and a backlog that did not drain are final at any
     length (a longer probe only gets worse). A pass, a growing backlog and an unsure one are final only
     once the probe reached its steady state, or when it is as long as a probe may be (`longest`): a
     ramp still filling the batch also raises the count in flight.
@@ -171,9 +173,9 @@ def judge(steady: SteadyState | None, p99_ttft_ms: float | None, p99_tpot_ms: fl
     if ttft is None or tpot is None:
         return Judgement(False, False, True, "no TTFT or TPOT was measured")
     over = [f"p99 {name} {v:.4g} ms" for name, v, lim in (("TTFT", ttft, ttft_limit_ms), ("TPOT", tpot, tpot_limit_ms))
-            if v >= PROBE_HEADROOM * lim]
+            if v >= headroom * lim]
     if over:
-        return Judgement(False, False, True, f"{', '.join(over)} over {PROBE_HEADROOM:.0%} of the limit")
+        return Judgement(False, False, True, f"{', '.join(over)} over {headroom:.0%} of the limit")
     if steady is None:
         return Judgement(True, False, True, "too few requests to judge the backlog")
     settled = steady.long_enough or longest
@@ -296,11 +298,14 @@ class SearchResult:
     stopped_by: str = "tolerance"  # tolerance | ceiling | budget | floor
     tolerance: float = 0.02
     ceiling_qps: float | None = None
+    settle_probes: list[ProbeResult] = field(default_factory=list)  # the long probes (qps_settle)
+    settled_qps: float | None = None  # the rate they pick for the confirmation (None: best_qps)
+    settle_why: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for summary.json."""
         d = asdict(self)
-        for p, probe in zip(d["probes"], self.probes):
+        for p, probe in [*zip(d["probes"], self.probes), *zip(d["settle_probes"], self.settle_probes)]:
             p["verdict"] = probe.verdict
         return d
 

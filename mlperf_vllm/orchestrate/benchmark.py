@@ -152,14 +152,14 @@ class Measurement:
             self.progress)
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
         start = search.start_qps(ceiling)
-        result = search.run_search(runner, start, ceiling)
+        result = search.settle(runner, search.run_search(runner, start, ceiling))
         record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
                                      "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
                                      "confirmations": [], "confirmed_qps": None}
         self.outcome.search = record
         if result.best_qps is None:
             raise search.no_valid_probe(cfg, result, start)
-        confirmation = search.confirm(runner, result.best_qps)
+        confirmation = search.confirm(runner, result.settled_qps or result.best_qps)
         record["confirmations"] = confirmation.to_dict()
         chosen = confirmation.chosen
         for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)

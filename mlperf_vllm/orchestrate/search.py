@@ -1,5 +1,6 @@
 """--server-target-qps search: LoadGen Server probes on the loaded engine until their steady state,
-then full performance runs that confirm the pick (stepping by how far a failed run missed).
+a few long probes that pick the rate (mlperf/qps_settle.py: a short probe's p99 falls short of a full
+run's), then full performance runs that confirm the pick (stepping by how far a failed run missed).
 
 Both steps return values and move no folder: every probe and every confirmation attempt writes its
 LoadGen logs (and the user.conf it ran) under Search/; the benchmark run puts the chosen attempt in
@@ -26,6 +27,8 @@ from ..config import Mode, RunConfig
 from ..errors import EXIT_NOT_VALID, BenchError
 from ..mlperf import harness, logs
 from ..mlperf import qps_search as qs
+from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, settle_seconds
+from ..mlperf.qps_settle import settle as qps_settle
 from ..progress import Progress
 from ..results.atomic import write_text_atomic
 from ..results.folder import keep_interrupted_timings
@@ -100,6 +103,8 @@ class LoadGenRunner:
         self.dir, self.n_samples, self.user_conf, self.progress = run_dir / SEARCH_DIR, n_samples, user_conf, progress
         self.limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
         self.last_steady: qs.SteadyState | None = None
+        self.started: float | None = None  # monotonic time of the first probe (the search budget counts from it)
+        self.p90_latency_ms: dict[float, float] = {}  # per probed QPS: the p90 request latency of its last probe
 
     def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
              drain_s: float | None = None) -> harness.TestRun:
@@ -122,29 +127,34 @@ class LoadGenRunner:
             self.sut.cancel_pending()
             self.sut.engine_idle(IDLE_WAIT_S)
 
-    def probe(self, n: int, qps: float, seconds: float, longest: bool = False) -> qs.ProbeResult:
-        """One probe of `seconds` at qps on an idle engine, judged on its steady state (qs.judge)."""
+    def probe(self, n: int, qps: float, seconds: float, longest: bool = False, headroom: float = qs.PROBE_HEADROOM,
+              ramp_ms: float | None = None, kind: str = "probe") -> qs.ProbeResult:
+        """One probe of `seconds` at qps on an idle engine, judged on its steady state (qs.judge); a long
+        probe of the settle stage (kind "settle") is judged on what was issued after ramp_ms."""
         self._idle()
+        self.started = self.started or time.monotonic()
         s = self.settings
         saved = (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation)
         s.min_duration_ms = int(seconds * 1000)
         s.min_query_count = max(2, int(qps * seconds))
         s.sample_concatenate_permutation = False  # no padding to the whole data set for a probe
-        out = self.dir / f"probe-{n:02d}-qps-{qps:.4g}"
+        out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
         t0 = time.perf_counter()
         try:
-            self._run(qps, out, f"search probe {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
+            self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation) = saved
-        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest)
+        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms)
 
-    def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool) -> qs.ProbeResult:
+    def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool, headroom: float,
+               ramp_ms: float | None) -> qs.ProbeResult:
         rec = logs.read_log_dir(out)
         _, ttft, tpot = qs.passes(rec, self.limits.ttft_ms, self.limits.tpot_ms)
-        steady = qs.steady_state(self.sut.timing_rows())
+        steady = qs.steady_state(self.sut.timing_rows(), ramp_ms)
         drained = self.sut.cancelled == 0
         errors = (rec["num_errors"] or 0) if drained else len(self.sut.errors)  # cancelled samples are no errors
-        j = qs.judge(steady, ttft, tpot, errors, drained, self.limits.ttft_ms, self.limits.tpot_ms, longest)
+        j = qs.judge(steady, ttft, tpot, errors, drained, self.limits.ttft_ms, self.limits.tpot_ms, longest,
+                     headroom)
         result = qs.ProbeResult(
             qps, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], errors, j.passed, took,
             f"{SEARCH_DIR}/{out.name}", overloaded=j.overloaded,
@@ -159,6 +169,8 @@ class LoadGenRunner:
         if not drained:
             log.info("probe %s: %d samples cancelled after the drain bound", out.name, self.sut.cancelled)
         self.last_steady = steady
+        if steady is not None and steady.p90_latency_ms is not None:
+            self.p90_latency_ms[qps] = steady.p90_latency_ms
         return result
 
     def full_run(self, n: int, qps: float, min_queries: int | None = None) -> Attempt:
@@ -210,6 +222,33 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
         return result
 
     return qs.search(probe, start_qps, cfg.search_tolerance, ceiling_qps, cfg.search_budget_min * 60)
+
+
+def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
+    """Long probes at the top of the bracket pick the rate to confirm (mlperf/qps_settle.py), sized from
+    the request latency of the bisection's best probe; within the search budget, each with its drain."""
+    if result.best_qps is None:
+        return result
+    cfg, limits = runner.cfg, runner.limits
+    p90_latency_ms = runner.p90_latency_ms.get(result.best_qps)
+    seconds = settle_seconds(p90_latency_ms, cfg.search_probe_s)
+    ramp_ms = RAMP_LATENCIES * (p90_latency_ms or 0.0)
+    n = iter(range(1, SETTLE_PROBES + 1))
+
+    def time_left() -> bool:
+        spent = time.monotonic() - (runner.started or time.monotonic())
+        return spent + 2 * seconds <= cfg.search_budget_min * 60
+
+    def probe(q: float) -> qs.ProbeResult:
+        return runner.probe(next(n), q, seconds, longest=True, headroom=SETTLE_TARGET, ramp_ms=ramp_ms, kind="settle")
+
+    log.info("settle: long probes of %.0f s from %.4g QPS (judged after a %.0f s ramp, within %.0f%% of the "
+             "limits)", seconds, result.best_qps, ramp_ms / 1000, 100 * SETTLE_TARGET)
+    upper = result.lowest_failing_qps or result.ceiling_qps  # no Server rate exceeds the Offline ceiling
+    settled = qps_settle(probe, result.best_qps, upper, limits.ttft_ms, limits.tpot_ms, cfg.search_tolerance,
+                         time_left)
+    log.info("settle: %s -> %s", settled.why, f"{settled.qps:.4g} QPS" if settled.qps else "the bisection's best")
+    return replace(result, settle_probes=settled.probes, settled_qps=settled.qps, settle_why=settled.why)
 
 
 def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:

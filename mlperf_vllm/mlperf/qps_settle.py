@@ -1,0 +1,116 @@
+"""The QPS search's last stage: a few long probes at the top of the bracket, pooled, pick the rate to confirm.
+
+A p99 over a short window is biased low and noisy. The worst moments of a long run (a burst of arrivals
+whose prefills share the decode steps of every request in flight) are rare: a 15 s window at 40 QPS
+holds five or six request lifetimes and mostly none of those moments, a 600 s run hundreds. On one
+H200 (2026-12-01, Interactive, 2048-token steps) a 15 s probe at 40 QPS saw p99 TPOT 20.2 ms, the 600 s
+run at the same rate 30.3 ms. A simulated batching engine shows the same shape (tests/sim_engine.py):
+windows of 15, 30 and 90 s fall short of the 600 s p99 by about 11%, 7% and 3%, and scatter by 6-8%
+(one standard deviation) around that.
+
+So the bisection's short probes only bracket the rate: a short probe that fails is trusted (a longer
+window only sees more), one that passes is not. The rate to confirm comes from up to SETTLE_PROBES long
+probes (SETTLE_LATENCIES p90 request latencies each, judged on every query issued after the ramp):
+their p99 TPOTs are pooled into one power law around the limit, p99 TPOT ~ QPS^(1 / TPOT_QPS_ELASTICITY)
+(fitted on H200 full runs), and the next probe goes where that law puts SETTLE_TARGET of the limit.
+TTFT grows by queueing, with no such law: a long probe whose TTFT is over SETTLE_TARGET of its limit,
+whose backlog grows or that has errors bounds the rate from above, and the next goes below it. The rate
+to confirm is where the pooled law puts the target (below the bisection's lowest failure and any long
+probe that failed on TTFT): the law averages the noise of every long probe, where the highest that
+passed is only the luckiest. A full run decides.
+
+Near the edge even full runs scatter: in the simulation, 600 s runs at one rate are VALID or not by
+chance over a few percent of QPS. SETTLE_TARGET trades a confirmation that passes first time against a rate
+a little lower: at 0.92, 17 of 20 simulated searches picked a rate whose 600 s run was VALID, 13 of
+them at 0.97 or more of the highest VALID fixed rate; in the 8 that tests/test_qps_settle.py runs, the
+bisection's own pick failed every time and the settled one passed 7 times.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .qps_search import MAX_STEP, TPOT_QPS_ELASTICITY, ProbeResult
+
+SETTLE_PROBES = 3
+SETTLE_TARGET = 0.92  # a long probe passes under this share of each limit (its p99 still falls ~3% short)
+SETTLE_LATENCIES = 40.0  # a long probe lasts this many p90 request latencies ...
+SETTLE_MIN_PROBES, SETTLE_MAX_PROBES = 3.0, 15.0  # ... and this many short probes' durations, at least / at most
+SETTLE_MAX_S = 150.0  # ... and never longer than this
+RAMP_LATENCIES = 3.0  # queries issued in the first this-many p90 latencies are the ramp, not judged
+
+
+def settle_seconds(p90_latency_ms: float | None, probe_s: float) -> float:
+    """How long a long probe lasts, from the p90 request latency the short probes saw and their duration
+    (--search-probe-duration): 40 latencies, 3-15 probe durations, at most SETTLE_MAX_S."""
+    need = SETTLE_LATENCIES * (p90_latency_ms or 0.0) / 1000
+    return round(min(SETTLE_MAX_S, SETTLE_MAX_PROBES * probe_s, max(SETTLE_MIN_PROBES * probe_s, need)), 1)
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The rate to confirm (None: no long probe ran), the long probes in order, and why that rate."""
+
+    qps: float | None
+    probes: list[ProbeResult] = field(default_factory=list)
+    why: str = ""
+
+
+def _tpot_bound(r: ProbeResult, ttft_limit_ms: float) -> bool:
+    """Whether the probe's verdict can be read off its TPOT alone (no errors, no backlog, TTFT in hand)."""
+    ttft = r.steady_p99_ttft_ms if r.steady_p99_ttft_ms is not None else r.p99_ttft_ms
+    return (not r.errors and r.drained and not r.overloaded and ttft is not None
+            and ttft < SETTLE_TARGET * ttft_limit_ms)
+
+
+def _tpot(r: ProbeResult) -> float | None:
+    return r.steady_p99_tpot_ms if r.steady_p99_tpot_ms is not None else r.p99_tpot_ms
+
+
+def pooled_rate(probes: Sequence[ProbeResult], tpot_limit_ms: float, ttft_limit_ms: float) -> float | None:
+    """Where the power law through the probes' p99 TPOTs reaches SETTLE_TARGET of the limit; the probes
+    are weighed by their length (None: no probe with a usable TPOT)."""
+    beta = 1 / TPOT_QPS_ELASTICITY
+    terms = [(r.probe_s or r.seconds or 1.0, math.log(t) - beta * math.log(r.qps)) for r in probes
+             if _tpot_bound(r, ttft_limit_ms) and (t := _tpot(r)) and t > 0]
+    if not terms:
+        return None
+    alpha = sum(w * a for w, a in terms) / sum(w for w, _ in terms)
+    return math.exp((math.log(SETTLE_TARGET * tpot_limit_ms) - alpha) / beta)
+
+
+def settle(probe: Callable[[float], ProbeResult], lo: float, hi: float | None, ttft_limit_ms: float,
+           tpot_limit_ms: float, tolerance: float, time_left: Callable[[], bool] = lambda: True,
+           attempts: int = SETTLE_PROBES) -> Settled:
+    """Long probes from lo (the bisection's best), bounded by hi (its lowest failure); see the module doc."""
+    done: list[ProbeResult] = []
+    upper = hi if hi is not None else lo * (1 + MAX_STEP)
+    q = lo
+    for _ in range(attempts):
+        if not time_left():
+            break
+        r = probe(q)
+        done.append(r)
+        if not r.passed and not _tpot_bound(r, ttft_limit_ms):
+            upper = min(upper, q)  # TTFT, a backlog or errors: no law extrapolates those
+        model = pooled_rate(done, tpot_limit_ms, ttft_limit_ms)
+        nxt = model if model is not None and _tpot_bound(r, ttft_limit_ms) else q * (1 - 2 * tolerance)
+        nxt = min(nxt, upper * (1 - tolerance), q * (1 + MAX_STEP))
+        nxt = max(nxt, q * (1 - MAX_STEP))
+        if len(done) >= 2 and r.passed and (abs(nxt - q) <= tolerance * q or nxt < q):
+            break  # two long probes agree that the target is here (or below a rate that just passed: noise)
+        q = nxt
+    if not done:
+        return Settled(None, done, "no time for a long probe")
+    passing = [r.qps for r in done if r.passed]
+    model = pooled_rate(done, tpot_limit_ms, ttft_limit_ms)
+    if model is None:  # every long probe failed on TTFT, a backlog or errors: below the lowest of them
+        pick = max(passing) if passing else q
+        return Settled(pick, done, "no usable TPOT in the long probes: " +
+                       ("the highest that passed" if passing else "below the lowest that failed, unprobed"))
+    pick = min(model, upper * (1 - tolerance))
+    return Settled(pick, done, f"the pooled TPOT law of {len(done)} long probes puts p99 at {SETTLE_TARGET:.0%} "
+                               f"of the limit at {model:.4g} QPS" + (f"; {len(passing)} passed" if passing else
+                                                                     "; none passed"))

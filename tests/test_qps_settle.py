@@ -1,0 +1,139 @@
+"""The search's settle stage: long probes pooled into one TPOT law pick the rate to confirm.
+
+The simulated engine (tests/sim_engine.py) reproduces what the H200 showed on 2026-12-01: short probes
+pass at rates whose 600 s runs are INVALID. The real search code (orchestrate.search.run_search and
+settle, qps_search's judgement) runs on it through a runner that answers probes from the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import types
+
+import pytest
+
+from mlperf_vllm.mlperf import qps_search as qs
+from mlperf_vllm.mlperf import qps_settle as qst
+from mlperf_vllm.orchestrate import search
+
+from . import sim_engine as se
+
+BETA = 1 / qs.TPOT_QPS_ELASTICITY
+
+
+def _law(c: float = 20.0, knee: float = 40.0):
+    """p99 TPOT = c x (qps / knee)^beta: a noiseless engine whose long-run p99 is exactly this."""
+    return lambda q: c * (q / knee) ** BETA
+
+
+def _probe(q: float, tpot: float, ttft: float = 100.0, passed: bool | None = None, seconds: float = 60.0,
+           overloaded: bool = False) -> qs.ProbeResult:
+    ok = tpot < qst.SETTLE_TARGET * 30.0 and ttft < qst.SETTLE_TARGET * 500.0 if passed is None else passed
+    return qs.ProbeResult(q, ttft, tpot, None, 0, ok and not overloaded, seconds, steady_p99_ttft_ms=ttft,
+                          steady_p99_tpot_ms=tpot, overloaded=overloaded)
+
+
+def test_pooled_rate_solves_the_power_law_for_the_target():
+    law = _law(30.0, 40.0)  # 30 ms at 40 QPS
+    probes = [_probe(q, law(q)) for q in (36.0, 38.0, 41.0)]
+    want = 40.0 * qst.SETTLE_TARGET ** (1 / BETA)
+    assert qst.pooled_rate(probes, 30.0, 500.0) == pytest.approx(want, rel=1e-9)
+    # probes whose TTFT is over (or that had a backlog) carry no TPOT information
+    assert qst.pooled_rate([_probe(40.0, 10.0, ttft=490.0)], 30.0, 500.0) is None
+    assert qst.pooled_rate([_probe(40.0, 10.0, overloaded=True)], 30.0, 500.0) is None
+
+
+@pytest.mark.parametrize("start", [36.0, 44.0, 50.0])
+def test_settle_converges_on_the_rate_where_the_law_meets_the_target(start):
+    law = _law(30.0, 40.0)
+    asked = []
+
+    def probe(q):
+        asked.append(q)
+        return _probe(q, law(q))
+
+    s = qst.settle(probe, start, 60.0, 500.0, 30.0, 0.02)
+    want = 40.0 * qst.SETTLE_TARGET ** (1 / BETA)
+    assert s.qps == pytest.approx(want, rel=1e-6)
+    assert 1 <= len(asked) <= qst.SETTLE_PROBES and len(s.probes) == len(asked)
+    assert all(q <= 60.0 * 0.98 for q in asked)
+
+
+def test_a_ttft_failure_bounds_the_rate_from_above():
+    def probe(q):  # TPOT is far from its limit; TTFT explodes above 42 QPS (a queue, no law)
+        return _probe(q, 10.0, ttft=1000.0 if q > 42 else 100.0)
+
+    s = qst.settle(probe, 44.0, 60.0, 500.0, 30.0, 0.02)
+    assert s.qps is not None and s.qps < 44.0 * 0.98
+    assert s.probes[0].qps == 44.0 and not s.probes[0].passed
+
+
+def test_no_time_for_a_long_probe_keeps_the_bisections_pick():
+    s = qst.settle(lambda q: pytest.fail("no probe may run"), 40.0, 44.0, 500.0, 30.0, 0.02, time_left=lambda: False)
+    assert s.qps is None and s.probes == []
+
+
+def test_settle_probe_length_follows_the_latency_within_bounds():
+    assert qst.settle_seconds(3500.0, 10.0) == 140.0  # H200 Interactive: 40 latencies of 3.5 s
+    assert qst.settle_seconds(10_000.0, 10.0) == qst.SETTLE_MAX_S
+    assert qst.settle_seconds(100.0, 10.0) == 30.0  # at least 3 short probes
+    assert qst.settle_seconds(2000.0, 3.0) == 45.0  # at most 15 short probes
+    assert qst.settle_seconds(None, 10.0) == 30.0
+
+
+# --- the whole search on the simulated engine --------------------------------------------------------
+
+class _Limits:
+    ttft_ms, tpot_ms = se.TTFT_LIMIT_MS, se.TPOT_LIMIT_MS
+
+
+class SimRunner:
+    """LoadGenRunner's probe interface, answered by the simulated engine (virtual time)."""
+
+    def __init__(self, seed: int) -> None:
+        self.cfg = types.SimpleNamespace(search_probe_s=10.0, search_budget_min=30.0, search_tolerance=0.02)
+        self.limits, self.seed = _Limits, seed
+        self.last_steady, self.started, self.p90_latency_ms = None, None, {}
+
+    def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe"):
+        rows = se.run(qps, seconds, self.seed * 1000 + n + (500 if kind == "settle" else 0))
+        bound = (seconds + max(search.DRAIN_MIN_S, seconds)) * 1000  # the drain bound: the rest is cancelled
+        drained = all(r["issued_ms"] + r["latency_ms"] <= bound for r in rows)
+        for r in rows:
+            if r["issued_ms"] + r["latency_ms"] > bound:
+                r["latency_ms"] = r["tpot_ms"] = None
+        steady = qs.steady_state(rows, ramp_ms)
+        ttft = se.percentile([r["ttft_ms"] for r in rows], 0.99)
+        tpots = [r["tpot_ms"] for r in rows if r["tpot_ms"] is not None]
+        tpot = se.percentile(tpots, 0.99) if tpots else None
+        j = qs.judge(steady, ttft, tpot, 0, drained, _Limits.ttft_ms, _Limits.tpot_ms, longest, headroom)
+        self.last_steady = steady
+        if steady is not None and steady.p90_latency_ms is not None:
+            self.p90_latency_ms[qps] = steady.p90_latency_ms
+        return qs.ProbeResult(qps, ttft, tpot, None, 0, j.passed, seconds, overloaded=j.overloaded,
+                              steady_p99_ttft_ms=steady and steady.p99_ttft_ms,
+                              steady_p99_tpot_ms=steady and steady.p99_tpot_ms, probe_s=seconds, drained=drained,
+                              final=j.final, why=j.why)
+
+
+def test_settled_searches_confirm_first_time_where_short_probes_alone_overshoot():
+    # The highest VALID fixed 600 s rate on a 0.5 QPS grid (one run per rate, as a submitter would run them).
+    grid = [38.0 + 0.5 * k for k in range(17)]
+    fixed = max(q for q in grid if se.full_run_valid(q, 20_000 + int(q * 10))[0])
+    bisection_valid, settled_valid, ratios = 0, 0, []
+    seeds = range(1, 9)
+    for seed in seeds:
+        runner = SimRunner(seed)
+        result = search.settle(runner, search.run_search(runner, 2.0, None))
+        assert result.settle_probes and result.settled_qps is not None
+        assert result.settled_qps < result.lowest_failing_qps
+        bisection_valid += se.full_run_valid(result.best_qps, 30_000 + seed)[0]
+        settled_valid += se.full_run_valid(result.settled_qps, 30_000 + seed)[0]
+        ratios.append(result.settled_qps / fixed)
+    # Short probes alone pick rates whose full runs fail (the H200's 2026-12-01 confirmation); the settled
+    # rate is confirmed first time in most searches, close to the best fixed rate.
+    assert bisection_valid <= 3
+    assert settled_valid >= 6
+    assert statistics.median(ratios) >= 0.97 and min(ratios) >= 0.93 and max(ratios) <= 1.03
+    assert math.isfinite(fixed) and 40.0 <= fixed <= 45.0
