@@ -3,6 +3,7 @@
     python benchmarks/gpu_campaign.py start PLAN.json --root DIR [--detach]
     python benchmarks/gpu_campaign.py status --root DIR
     python benchmarks/gpu_campaign.py pack --root DIR --out FILE.tar.gz
+    python benchmarks/gpu_campaign.py wait --root DIR --seconds 540 --out FILE.tar.gz
 
 A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]}}.
 Each job is `python run.py <common> <args> --results-dir DIR/results`, with CUDA_VISIBLE_DEVICES set to
@@ -12,6 +13,10 @@ in a new session and returns at once, so that it outlives the command that start
 `pack` keeps what a reader needs to check a figure: every summary.json, LoadGen summary, user.conf,
 config.json, run.log and the SUT's per-sample timings (not the large detail and accuracy logs), and each
 job's console output.
+`wait` is one poll of a detached campaign from a device call: it returns when the campaign has finished
+or after --seconds, prints the status and the newest search and test lines of each run.log, and packs
+what there is so far into --out, so that every poll brings the evidence back (a machine given back
+between calls takes the campaign with it).
 """
 
 from __future__ import annotations
@@ -94,13 +99,32 @@ def pack(root: Path, out: Path) -> None:
                 tar.add(path, arcname=str(path.relative_to(root)))
 
 
+WAIT_LINES = ("probe ", "settle", "confirmation", "test done", "garbage collection", "run failed", "interrupted")
+
+
+def wait(root: Path, seconds: float, out: Path | None) -> None:
+    end = time.time() + seconds
+    while not (root / "finished").exists() and time.time() < end:
+        time.sleep(5)
+    show(root)
+    for log in sorted(root.glob("results/*/run.log")):
+        lines = [ln for ln in log.read_text(errors="replace").splitlines() if any(k in ln for k in WAIT_LINES)]
+        print(f"--- {log.parent.name}: {len(lines)} lines")
+        for ln in lines[-8:]:
+            print(ln[:240])
+    if out is not None:
+        pack(root, out)
+        print(f"packed {out}")
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("action", choices=["start", "status", "pack"])
+    p.add_argument("action", choices=["start", "status", "pack", "wait"])
     p.add_argument("plan", nargs="?", type=Path)
     p.add_argument("--root", type=Path, required=True)
     p.add_argument("--out", type=Path)
     p.add_argument("--detach", action="store_true")
+    p.add_argument("--seconds", type=float, default=540.0, help="wait: the longest to wait")
     a = p.parse_args()
     if a.action == "start":
         if a.detach:
@@ -113,6 +137,8 @@ def main() -> int:
         start(a.plan, a.root)
     elif a.action == "status":
         show(a.root)
+    elif a.action == "wait":
+        wait(a.root, a.seconds, a.out)
     else:
         pack(a.root, a.out)
     return 0

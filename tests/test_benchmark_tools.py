@@ -60,3 +60,39 @@ def test_campaign_pack_keeps_summaries_and_timings_not_detail_logs(tmp_path):
             "logs/job.log"} <= names
     assert not any(n.endswith(("mlperf_log_detail.txt", "mlperf_log_accuracy.json")) for n in names)
     assert len(rows) == 3 and list(rows[0]) == list(TIMING_FIELDS)
+
+
+def test_every_gpu_plan_is_well_formed_and_its_flags_parse():
+    """A plan's typo would cost device time: each job's command line must be one run.py accepts."""
+    from mlperf_vllm.cli import run_args
+
+    plans = sorted((ROOT / "benchmarks").glob("h200_plan*.json"))
+    assert plans
+    for path in plans:
+        plan = json.loads(path.read_text())
+        assert plan.get("about") and isinstance(plan["common"], list) and plan["queues"], path.name
+        names = [job["name"] for jobs in plan["queues"].values() for job in jobs]
+        assert len(names) == len(set(names)), path.name
+        for jobs in plan["queues"].values():
+            for job in jobs:
+                assert not job.get("after") or job["after"] in names, (path.name, job["name"])
+                run_args.parse([*plan["common"], *job["args"], "--results-dir", "results"])
+
+
+def test_campaign_wait_returns_when_finished_and_packs_what_there_is(tmp_path):
+    root = tmp_path / "camp"
+    run = root / "results" / "run1"
+    run.mkdir(parents=True)
+    (root / "logs").mkdir()
+    (run / "run.log").write_text("x INFO probe probe-01-qps-2: 2 QPS for 10 s -> within limits\nnoise\n"
+                                 "x INFO confirmation 1: full performance run at 40 QPS\n")
+    (root / "status.json").write_text(json.dumps({"job": {"gpu": "0", "started": 0, "rc": 0, "seconds": 1}}))
+    (root / "finished").write_text("now")
+    out = tmp_path / "camp.tar.gz"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py"), "wait", "--root", str(root),
+                        "--seconds", "300", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "probe-01-qps-2" in r.stdout and "confirmation 1" in r.stdout and "noise" not in r.stdout
+    assert "finished" in r.stdout and out.is_file()
+    with tarfile.open(out) as tar:
+        assert "results/run1/run.log" in tar.getnames()
