@@ -67,6 +67,8 @@ def test_a_ttft_failure_bounds_the_rate_from_above():
     s = qst.settle(probe, 44.0, 60.0, 500.0, 30.0, 0.02)
     assert s.qps is not None and s.qps < 44.0 * 0.98
     assert s.probes[0].qps == 44.0 and not s.probes[0].passed
+    # TTFT binds: the pick is a rate a long probe held, not the TPOT law's far higher one
+    assert s.qps in [p.qps for p in s.probes if p.passed] and "TTFT" in s.why
 
 
 def test_no_time_for_a_long_probe_keeps_the_bisections_pick():

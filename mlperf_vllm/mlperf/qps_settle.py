@@ -15,9 +15,10 @@ their p99 TPOTs are pooled into one power law around the limit, p99 TPOT ~ QPS^(
 (fitted on H200 full runs), and the next probe goes where that law puts SETTLE_TARGET of the limit.
 TTFT grows by queueing, with no such law: a long probe whose TTFT is over SETTLE_TARGET of its limit,
 whose backlog grows or that has errors bounds the rate from above, and the next goes below it. The rate
-to confirm is where the pooled law puts the target (below the bisection's lowest failure and any long
-probe that failed on TTFT): the law averages the noise of every long probe, where the highest that
-passed is only the luckiest. A full run decides.
+to confirm is where the pooled law puts the target, below the bisection's lowest failure: the law
+averages the noise of every long probe, where the highest that passed is only the luckiest. When a long
+probe failed on TTFT, a backlog or errors, TTFT binds and nothing extrapolates it: the rate is the
+highest long probe that passed. A full run decides.
 
 Near the edge even full runs scatter: in the simulation, 600 s runs at one rate are VALID or not by
 chance over a few percent of QPS. SETTLE_TARGET trades a confirmation that passes first time against a rate
@@ -110,6 +111,10 @@ def settle(probe: Callable[[float], ProbeResult], lo: float, hi: float | None, t
         pick = max(passing) if passing else q
         return Settled(pick, done, "no usable TPOT in the long probes: " +
                        ("the highest that passed" if passing else "below the lowest that failed, unprobed"))
+    ttft_bound = [r.qps for r in done if not r.passed and not _tpot_bound(r, ttft_limit_ms)]
+    if ttft_bound and passing:  # TTFT (a queue) binds here: no law says how far above a pass it holds
+        return Settled(max(passing), done, f"the highest of {len(done)} long probes within the limits (TTFT, a "
+                                           f"backlog or errors stopped {min(ttft_bound):.4g} QPS)")
     pick = min(model, upper * (1 - tolerance))
     return Settled(pick, done, f"the pooled TPOT law of {len(done)} long probes puts p99 at {SETTLE_TARGET:.0%} "
                                f"of the limit at {model:.4g} QPS" + (f"; {len(passing)} passed" if passing else
