@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import interrupts, rules
 from ..config import Mode, Scenario
+from ..results.folder import keep_interrupted_timings
 from .gcpause import GcStats, GcWatch
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
             interrupts.settle()  # taken up here: the process need not be forced out
             n = sut.abort("interrupted")
             log.warning("interrupted: completed %d pending samples without output; waiting for LoadGen", n)
+            if mode is Mode.PERFORMANCE:  # what was measured so far, for diagnosis
+                keep_interrupted_timings(log_dir / "sut_timings.csv", sut.timing_rows)
             # If LoadGen is still issuing its schedule, the QSL and SUT stay alive: the caller exits the process.
             done.wait(timeout=ABORT_WAIT_S)
             raise

@@ -12,23 +12,18 @@ from ..mlperf import compliance, harness, logs
 from ..mlperf.sut import SystemUnderTest
 from ..progress import Progress
 from ..results.atomic import write_json_atomic, write_text_atomic
-from ..results.folder import keep_interrupted_timings
 from .plan import RunPlan
 
 log = logging.getLogger(__name__)
 
 
 def run_one(settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, n_samples: int, scenario: Scenario, lg: Any,
-            progress: bool, gc_freeze: bool = False) -> tuple[harness.TestRun, list[dict[str, Any]], dict[str, Any] | None]:
+            progress: bool, gc_freeze: bool = False
+            ) -> tuple[harness.TestRun, list[dict[str, Any]], dict[str, Any] | None]:
     """One LoadGen test into sub/: (what ran, the SUT's timings, the parsed performance record or None)."""
     log.info("LoadGen %s %s test at target QPS %s", scenario.display, test.value, settings.server_target_qps)
     with Progress(f"{test.value} {scenario.display}", lambda: (sut.completed, sut.completed_tokens), enabled=progress):
-        try:
-            run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze)
-        except KeyboardInterrupt:
-            if test is Mode.PERFORMANCE:
-                keep_interrupted_timings(sub / "sut_timings.csv", sut.timing_rows)
-            raise
+        run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze)
     log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
              run.samples_completed, len(run.sut_errors))
     record = logs.read_log_dir(sub) if test is Mode.PERFORMANCE else None
@@ -44,7 +39,8 @@ def run_test06(run_dir: Path, settings: Any, sut: SystemUnderTest, n_samples: in
     write_text_atomic(audit, compliance.TEST06_AUDIT_CONFIG)
     log.info("TEST06 compliance run")
     with Progress("TEST06", lambda: (sut.completed, sut.completed_tokens), enabled=progress):
-        harness.run_test(settings, Mode.PERFORMANCE, sut, n_samples, out, lg, audit_config=audit, gc_freeze=gc_freeze)
+        harness.run_test(settings, Mode.PERFORMANCE, sut, n_samples, out, lg, audit_config=audit,
+                         gc_freeze=gc_freeze)
     entries = acc.load_accuracy_log(out / logs.ACCURACY_FILE)
     detail = logs.parse_detail((out / logs.DETAIL_FILE).read_text())
     applied = detail.values.get("effective_accuracy_log_sampling_target") == 100

@@ -31,7 +31,6 @@ from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, se
 from ..mlperf.qps_settle import settle as qps_settle
 from ..progress import Progress
 from ..results.atomic import write_text_atomic
-from ..results.folder import keep_interrupted_timings
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +112,8 @@ class LoadGenRunner:
         write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
         self.settings.server_target_qps = qps
         with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress):
-            try:
-                return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
-                                        drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
-            except KeyboardInterrupt:
-                keep_interrupted_timings(out / "sut_timings.csv", self.sut.timing_rows)
-                raise
+            return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
+                                    drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
 
     def _idle(self) -> None:
         """Start from an idle engine: wait for what it still holds, then drop it."""

@@ -130,8 +130,9 @@ def _search_table(s: dict[str, Any]) -> list[str]:
         out.append(f"| {i} | {p['qps']:,.4g} | {_fmt(p['p99_ttft_ms'])} | {_fmt(p['p99_tpot_ms'])} | "
                    f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
     for i, p in enumerate(q.get("settle_probes") or [], 1):
-        out.append(f"| long {i} ({p['probe_s'] or p['seconds']:.0f} s) | {p['qps']:,.4g} | {_fmt(p['steady_p99_ttft_ms'])} | "
-                   f"{_fmt(p['steady_p99_tpot_ms'])} | {_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
+        out.append(f"| long {i} ({p['probe_s'] or p['seconds']:.0f} s) | {p['qps']:,.4g} | "
+                   f"{_fmt(p['steady_p99_ttft_ms'])} | {_fmt(p['steady_p99_tpot_ms'])} | "
+                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
     for c in q.get("confirmations", []):
         out.append(f"| full run {c['attempt']} | {c['qps']:,.4g} | | | | {c['result_validity']} |")
     if q.get("settle_why"):
