@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -99,7 +100,25 @@ def pack(root: Path, out: Path) -> None:
                 tar.add(path, arcname=str(path.relative_to(root)))
 
 
-WAIT_LINES = ("probe ", "settle", "confirmation", "test done", "garbage collection", "run failed", "interrupted")
+WAIT_LINES = ("probe ", "settle", "confirmation", "test done", "garbage collection", "run failed", "interrupted",
+              "test issues")
+SCHEDULE = re.compile(r"^(\S+ \S+?)(?:,\d+)? .*the performance test issues .*about ([\d,]+) s at ")
+
+
+def schedule_end(lines: list[str]) -> str | None:
+    """When the newest LoadGen test of a run.log should end: its start plus its schedule (harness.schedule),
+    unless a later line says it is done."""
+    for i in range(len(lines) - 1, -1, -1):
+        m = SCHEDULE.match(lines[i])
+        if m is None:
+            continue
+        if any("test done" in ln for ln in lines[i + 1:]):
+            return None
+        start = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+        end = start + float(m.group(2).replace(",", ""))
+        return f"the running test's schedule ends about {time.strftime('%H:%M:%S', time.localtime(end))} " \
+               f"(in {end - time.time():.0f} s; then the engine finishes what is in flight)"
+    return None
 
 
 def wait(root: Path, seconds: float, out: Path | None) -> None:
@@ -112,6 +131,9 @@ def wait(root: Path, seconds: float, out: Path | None) -> None:
         print(f"--- {log.parent.name}: {len(lines)} lines")
         for ln in lines[-8:]:
             print(ln[:240])
+        end = schedule_end(lines)
+        if end:
+            print(end)
     if out is not None:
         pack(root, out)
         print(f"packed {out}")

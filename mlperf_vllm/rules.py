@@ -5,6 +5,7 @@ Nothing here is tunable: these are the rules a submission is checked against.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .config import Category, Scenario
@@ -109,8 +110,6 @@ EARLY_STOPPING_CONFIDENCE = 0.99
 
 def _binomial_cdf(k: int, n: int, p: float) -> float:
     """P(Binomial(n, p) <= k)."""
-    import math
-
     log_p, log_q = math.log(p), math.log1p(-p)
     base = math.lgamma(n + 1)
     return min(1.0, sum(math.exp(base - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q)
@@ -136,8 +135,6 @@ def early_stopping_min_queries(over_limit: int, percentile: float = EARLY_STOPPI
 def early_stopping_queries_for_share(over_share: float) -> int:
     """The fewest queries with which early stopping passes when a share `over_share` of them is over a limit
     (must be below 1 - percentile: at the percentile itself no run length suffices)."""
-    import math
-
     limit = round(1 - EARLY_STOPPING_PERCENTILE, 12)  # 0.01, not 0.010000000000000009
     if not 0 <= over_share < limit:
         raise ValueError(f"over_share must be in [0, {limit:g})")
@@ -148,3 +145,34 @@ def early_stopping_queries_for_share(over_share: float) -> int:
             return n
         n = max(n + 1, need)
     raise ValueError(f"no run length passes early stopping with {over_share:.3%} of its queries over the limit")
+
+
+# LoadGen's query count for a performance test (loadgen.cc GenerateQueries, test_settings_internal.cc). With
+# sample_concatenate_permutation ("equal issue", on for this model in mlperf.conf) every test issues whole
+# passes over the performance sample set: a Server-type schedule of 600 s at 40 QPS (24,000 queries) is
+# padded to 26,736 (two passes of 13,368) and lasts about 668 s.
+OFFLINE_SAMPLE_SLACK = 1.1  # Offline issues 1.1 x min_duration x expected QPS samples in its one query
+SINGLESTREAM_QUERY_SLACK = 2.0
+
+
+def performance_queries(scenario: Scenario, target_qps: float, min_duration_ms: int, min_query_count: int,
+                        sample_count: int, equal_issue: bool) -> int:
+    """How many queries (Offline: samples of its one query) LoadGen issues in a performance test.
+
+    Server and Interactive: enough for min_duration at target_qps (the Poisson schedule's count, to within a
+    few queries) and at least min_query_count, rounded up to whole passes over the sample set under equal
+    issue. SingleStream: twice the duration at the expected latency, then a pass more (LoadGen adds a full
+    pass even to a whole number of passes). The test also runs until min_duration has passed, so a slower
+    system than expected runs longer, never shorter."""
+    seconds = min_duration_ms / 1000
+    n = max(1, sample_count)
+    if scenario is Scenario.OFFLINE:
+        queries = max(min_query_count, int(OFFLINE_SAMPLE_SLACK * seconds * target_qps))
+    elif scenario is Scenario.SINGLESTREAM:
+        queries = max(min_query_count, int(SINGLESTREAM_QUERY_SLACK * seconds * target_qps))
+        return queries + n - queries % n if equal_issue else queries
+    else:
+        queries = max(min_query_count, math.ceil(seconds * target_qps))
+    if equal_issue and queries % n:
+        queries += n - queries % n
+    return queries

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -96,3 +97,22 @@ def test_campaign_wait_returns_when_finished_and_packs_what_there_is(tmp_path):
     assert "finished" in r.stdout and out.is_file()
     with tarfile.open(out) as tar:
         assert "results/run1/run.log" in tar.getnames()
+
+
+def test_campaign_wait_says_when_the_running_test_ends():
+    """A poll must tell whether the next call will see the end: the harness's schedule line gives it."""
+    import importlib.util
+    import time as _time
+
+    from mlperf_vllm.mlperf.harness import Schedule
+
+    spec = importlib.util.spec_from_file_location("gpu_campaign", ROOT / "benchmarks" / "gpu_campaign.py")
+    camp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(camp)
+    started = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(_time.time() - 100))
+    line = (f"{started},283 INFO mlperf_vllm.mlperf.harness: the performance test issues "
+            f"{Schedule(26736, 40.0, 2, True).line()}")
+    end = camp.schedule_end([line])
+    assert end is not None and 560 <= int(re.search(r"\(in (-?\d+) s", end).group(1)) <= 570  # 668 s - 100 s
+    assert camp.schedule_end([line, f"{started},9 INFO x: performance test done in 670.1 s"]) is None
+    assert camp.schedule_end(["nothing here"]) is None

@@ -388,6 +388,23 @@ def test_a_qps_that_ends_within_a_day_is_accepted():
     preflight.check_run_length(cfg, 16)  # 16 queries at 0.001/s: 4.4 hours
 
 
+def test_the_full_data_sets_pass_counts_in_a_servers_run_length():
+    """Equal issue pads a performance schedule to whole passes over the 13,368 samples: at 0.2 QPS that is
+    18.6 hours (LoadGen's own minimum of 100 queries would have been 8 minutes); at 0.1 QPS, 37 hours."""
+    from mlperf_vllm.cli import run_args
+    from mlperf_vllm.errors import UsageError
+    from mlperf_vllm.orchestrate import preflight
+
+    def check(qps: str) -> None:
+        cfg, _ = run_args.parse(["--model", "demo", "--scenario", "server", "--server-target-qps", qps,
+                                 "--mode", "performance"])
+        preflight.check_run_length(cfg, 13368)
+
+    check("0.2")
+    with pytest.raises(UsageError, match=r"performance test's 13368 queries would take 37 hours.*at least 0\.155"):
+        check("0.1")
+
+
 def test_total_sample_count_above_the_data_set_file(tmp_path, capsys, demo_data):
     argv = ["--model", "demo", "--dataset", "cnn_dailymail", "--dataset-path", str(demo_data),
             "--total-sample-count", "100", "--results-dir", str(tmp_path / "r")]

@@ -92,5 +92,7 @@ sys.exit(main(["--model", "demo", "--mode", "performance", "--total-sample-count
     test = json.loads((run_dir / "summary.json").read_text())["tests"][0]
     assert test["gc"]["frozen"] is True and test["gc"]["frozen_objects"] > 0
     assert set(test["gc"]["collections"]) == {"gen0", "gen1", "gen2"}
-    assert "garbage collection during the test" in (run_dir / "run.log").read_text()
+    log = (run_dir / "run.log").read_text()
+    assert "garbage collection during the test" in log
+    assert "the performance test issues 8 samples (1 pass over the samples, LoadGen's equal issue)" in log
     assert json.loads((run_dir / "config.json").read_text())["gc_freeze"] is True

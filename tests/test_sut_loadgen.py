@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 
+import mlperf_loadgen as lg
 import numpy as np
 import pytest
 
 from mlperf_vllm.config import Mode
 from mlperf_vllm.engines.fake import InstantEngine, TimedEngine, _ids
-from mlperf_vllm.mlperf import logs
+from mlperf_vllm.mlperf import harness, logs
+from mlperf_vllm.mlperf.sut import SystemUnderTest
 
 from . import lg_helpers as h
 
@@ -88,3 +90,24 @@ def test_engine_errors_complete_the_sample_and_reach_the_logs(tmp_path):
     sut, record = h.run(FailingEngine(), "Server", Mode.PERFORMANCE, tmp_path, qps=200, min_duration_ms=100,
                         min_query_count=20)
     assert sut.errors and record["num_errors"] > 0  # never a hang, always visible
+
+
+@pytest.mark.parametrize("scenario,qps,duration_ms,concat", [
+    ("Server", 1000, 1000, True),  # 1,000 queries for the second, padded to 1,200 (four passes of 300)
+    ("Server", 1000, 1000, False),  # no padding: the Poisson schedule's own count
+    ("Offline", 500, 1000, True),  # 1.1 x 1 s x 500 = 550 samples, padded to 600
+    ("SingleStream", 1000, 200, True),  # 2 x 0.2 s at 1 ms = 400, then a pass more than whole passes: 600
+])
+def test_schedule_predicts_the_queries_loadgen_issues(tmp_path, scenario, qps, duration_ms, concat):
+    data = h.samples(300, length=4)
+    s = h.settings(scenario, qps=qps, min_duration_ms=duration_ms, min_query_count=1,
+                   expected_latency_ms=1000 / qps, concat=concat)
+    plan = harness.schedule(s, len(data))
+    sut = SystemUnderTest(InstantEngine(n_tokens=2), data, stream=scenario != "Offline", max_new_tokens=128, lg=lg)
+    harness.run_test(s, Mode.PERFORMANCE, sut, len(data), tmp_path, lg)
+    issued = logs.read_log_dir(tmp_path)["generated_samples_per_query"] if scenario == "Offline" else sut.completed
+    if concat:
+        assert plan.queries == issued and plan.equal_issue and plan.passes == issued / len(data)
+    else:  # a Poisson count: within a few standard deviations (sqrt(1000) ~ 32) of the rate x the duration
+        assert plan.queries == 1000 and abs(issued - plan.queries) < 150
+    assert plan.seconds == pytest.approx(plan.queries / qps)

@@ -75,6 +75,54 @@ def make_settings(model_name: str, scenario: Scenario, user_conf: Path, lg: Any)
     return settings
 
 
+_LOADGEN_SCENARIOS = {"Offline": Scenario.OFFLINE, "Server": Scenario.SERVER, "SingleStream": Scenario.SINGLESTREAM}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a performance test will issue, from its settings (rules.performance_queries)."""
+
+    queries: int
+    target_qps: float
+    passes: float  # over the performance sample set
+    equal_issue: bool
+    unit: str = "queries"  # Offline: the samples of its one query
+
+    @property
+    def seconds(self) -> float:
+        """The schedule's length at the target rate (Offline: at its expected rate)."""
+        return self.queries / self.target_qps
+
+    def line(self) -> str:
+        passes = f"{self.passes:g} pass" + ("" if self.passes == 1 else "es")
+        padded = f"{passes} over the samples, LoadGen's equal issue" if self.equal_issue else ""
+        rate = f"the expected {self.target_qps:g} samples/s" if self.unit == "samples" else f"{self.target_qps:g} QPS"
+        return (f"{self.queries:,} {self.unit}" + (f" ({padded})" if padded else "")
+                + f", about {self.seconds:,.0f} s at {rate}")
+
+
+def schedule(settings: Any, n_samples: int) -> Schedule | None:
+    """The queries a performance test on `settings` issues over n_samples; None for MultiStream or no rate."""
+    scenario = _LOADGEN_SCENARIOS.get(str(getattr(settings, "scenario", "")).rsplit(".", 1)[-1])
+    if scenario is None:
+        return None
+    if scenario is Scenario.OFFLINE:
+        qps = settings.offline_expected_qps
+    elif scenario is Scenario.SINGLESTREAM:
+        latency_ns = settings.single_stream_expected_latency_ns
+        qps = 1e9 / latency_ns if latency_ns else 0
+    else:
+        qps = settings.server_target_qps
+    if not qps or qps <= 0:
+        return None
+    pool = settings.performance_sample_count_override or n_samples
+    equal = bool(settings.sample_concatenate_permutation)
+    queries = rules.performance_queries(scenario, qps, settings.min_duration_ms, settings.min_query_count, pool,
+                                        equal)
+    return Schedule(queries, qps, round(queries / pool, 2), equal,
+                    "samples" if scenario is Scenario.OFFLINE else "queries")
+
+
 @dataclass
 class TestRun:
     """What one LoadGen test did."""
@@ -103,6 +151,9 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
     log_settings.log_output.outdir = str(log_dir)
     log_settings.log_output.copy_summary_to_stdout = False
     log_settings.enable_trace = False
+    plan = schedule(settings, n_samples) if mode is Mode.PERFORMANCE else None
+    if plan is not None:
+        log.info("the performance test issues %s", plan.line())
     sut.reset()
     lg_sut = lg.ConstructSUT(sut.issue_queries, sut.flush_queries)
     # The whole data set stays in RAM (as the reference does), so load/unload have nothing to do.

@@ -22,7 +22,10 @@ def run_one(settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, n_sample
             ) -> tuple[harness.TestRun, list[dict[str, Any]], dict[str, Any] | None]:
     """One LoadGen test into sub/: (what ran, the SUT's timings, the parsed performance record or None)."""
     log.info("LoadGen %s %s test at target QPS %s", scenario.display, test.value, settings.server_target_qps)
-    with Progress(f"{test.value} {scenario.display}", lambda: (sut.completed, sut.completed_tokens), enabled=progress):
+    plan = harness.schedule(settings, n_samples) if test is Mode.PERFORMANCE else None
+    total = plan.queries if plan is not None else n_samples
+    with Progress(f"{test.value} {scenario.display}", lambda: (sut.completed, sut.completed_tokens), enabled=progress,
+                  total=total):
         run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze)
     log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
              run.samples_completed, len(run.sut_errors))

@@ -209,7 +209,11 @@ def check_run_length(cfg: RunConfig, n_samples: int) -> None:
     if Mode.ACCURACY in cfg.mode.tests:
         needs.append(("accuracy", n_samples))
     if Mode.PERFORMANCE in cfg.mode.tests:  # harness.render_user_conf: a partial set's count is the minimum
-        needs.append(("performance", n_samples if n_samples < official else SERVER_MIN_QUERY_COUNT))
+        duration = rules.MIN_DURATION_MS if cfg.min_duration_ms is None else cfg.min_duration_ms
+        least = n_samples if n_samples < official else SERVER_MIN_QUERY_COUNT
+        # equal issue (mlperf.conf) pads the schedule to whole passes over the samples
+        needs.append(("performance", rules.performance_queries(cfg.scenario, cfg.target_qps, duration, least,
+                                                               n_samples, equal_issue=True)))
     test, queries = max(needs, key=lambda t: t[1])
     seconds = queries / cfg.target_qps
     if seconds > MAX_RUN_S:

@@ -111,7 +111,9 @@ class LoadGenRunner:
         # what LoadGen ran here, to reproduce it
         write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
         self.settings.server_target_qps = qps
-        with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress):
+        plan = harness.schedule(self.settings, self.n_samples)
+        with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress,
+                      total=plan.queries if plan is not None else None):
             return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
                                     drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
 
