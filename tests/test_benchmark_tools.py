@@ -110,7 +110,7 @@ def test_campaign_wait_says_when_the_running_test_ends():
     camp = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(camp)
     started = _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(_time.time() - 100))
-    line = (f"{started},283 INFO mlperf_vllm.mlperf.harness: the performance test issues "
+    line = (f"{started},283 INFO mlperf_vllm.mlperf.harness: the performance test issues about "
             f"{Schedule(26736, 40.0, 2, True).line()}")
     end = camp.schedule_end([line])
     assert end is not None and 560 <= int(re.search(r"\(in (-?\d+) s", end).group(1)) <= 570  # 668 s - 100 s

@@ -164,3 +164,23 @@ sys.exit(main(["--model", "demo", "--scenario", "offline", "--mode", "performanc
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted" and (run_dir / "config.json").is_file()
     assert "| INTERRUPTED |" in (results / "index.md").read_text()
+
+
+def test_a_long_test_logs_its_progress_where_a_background_run_is_followed(caplog):
+    """Without a terminal no progress line is drawn; every log_every_s a line goes to the log (run.log)."""
+    import logging
+    import time
+
+    from mlperf_vllm.progress import Progress
+
+    done = {"n": 0}
+    with caplog.at_level(logging.INFO, logger="mlperf_vllm.progress"):
+        with Progress("performance Interactive", lambda: (done["n"], 128 * done["n"]), enabled=False, total=10,
+                      interval_s=0.01, log_every_s=0.05):
+            deadline = time.monotonic() + 10
+            while not any("/10 samples" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+                done["n"] = min(10, done["n"] + 1)
+                time.sleep(0.02)
+    lines = [r.getMessage() for r in caplog.records if r.name == "mlperf_vllm.progress"]
+    assert lines and lines[0].startswith("performance Interactive: ") and "/10 samples" in lines[0]
+    assert "tokens/s" in lines[0]

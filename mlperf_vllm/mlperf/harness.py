@@ -153,7 +153,7 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
     log_settings.enable_trace = False
     plan = schedule(settings, n_samples) if mode is Mode.PERFORMANCE else None
     if plan is not None:
-        log.info("the performance test issues %s", plan.line())
+        log.info("the performance test issues about %s", plan.line())
     sut.reset()
     lg_sut = lg.ConstructSUT(sut.issue_queries, sut.flush_queries)
     # The whole data set stays in RAM (as the reference does), so load/unload have nothing to do.

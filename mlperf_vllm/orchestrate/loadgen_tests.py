@@ -10,7 +10,7 @@ from ..config import Mode, Scenario
 from ..mlperf import accuracy as acc
 from ..mlperf import compliance, harness, logs
 from ..mlperf.sut import SystemUnderTest
-from ..progress import Progress
+from ..progress import LOG_EVERY_S, Progress
 from ..results.atomic import write_json_atomic, write_text_atomic
 from .plan import RunPlan
 
@@ -25,7 +25,7 @@ def run_one(settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, n_sample
     plan = harness.schedule(settings, n_samples) if test is Mode.PERFORMANCE else None
     total = plan.queries if plan is not None else n_samples
     with Progress(f"{test.value} {scenario.display}", lambda: (sut.completed, sut.completed_tokens), enabled=progress,
-                  total=total):
+                  total=total, log_every_s=LOG_EVERY_S):
         run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze)
     log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
              run.samples_completed, len(run.sut_errors))

@@ -29,7 +29,7 @@ from ..mlperf import harness, logs
 from ..mlperf import qps_search as qs
 from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, settle_seconds
 from ..mlperf.qps_settle import settle as qps_settle
-from ..progress import Progress
+from ..progress import LOG_EVERY_S, Progress
 from ..results.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ class LoadGenRunner:
         self.settings.server_target_qps = qps
         plan = harness.schedule(self.settings, self.n_samples)
         with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress,
-                      total=plan.queries if plan is not None else None):
+                      total=plan.queries if plan is not None else None, log_every_s=LOG_EVERY_S):
             return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
                                     drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
 
