@@ -145,6 +145,7 @@ class RunConfig:
     search_probe_s: float = 10.0
     compliance_test06: bool = False
     gc_freeze: bool = False  # gc.freeze() before each LoadGen test (mlperf/gcpause.py)
+    repeat: int = 1  # performance tests on the same engine; the first is the result
     endpoints: tuple[str, ...] = ()
     served_model_name: str | None = None
     stall_timeout_s: float = 30.0  # --backend openai: no data from any open request this long = server stalled

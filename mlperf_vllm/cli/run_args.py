@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--min-duration", default=None,
                    type=number("--min-duration", float, 0, MAX_RUN_S, f">= 0 seconds, at most {MAX_RUN_S} (a day)"),
                    help="shorter LoadGen minimum duration in seconds (MLPerf: 600); such runs are not submittable")
+    g.add_argument("--repeat", default=1, type=number("--repeat", int, 1, 10, "1 to 10"),
+                   help="run the performance test N times on one engine (Performance/, Performance-repeat-2/ ...); "
+                        "the first is the result, the report compares each repeat with it")
     g.add_argument("--compliance-test06", action="store_true",
                    help="after the tests, run MLPerf's TEST06 compliance test (required for datacenter) and verify it")
     g.add_argument("--accuracy-log", type=Path, default=None,
@@ -243,8 +246,6 @@ def _positive_int_or_auto(flag: str, value: str, most: int = MAX_PARALLEL, what:
 
 
 def _engine_extra(pairs: Sequence[str]) -> dict[str, object]:
-    import json
-
     extra: dict[str, object] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -265,12 +266,6 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         raise UsageError("--dataset synthetic has no reference summaries; use it with --mode performance.")
     if a.accuracy_log is not None and mode is not Mode.ACCURACY:
         raise UsageError("--accuracy-log scores an existing log; use it with --mode accuracy.")
-    if a.max_new_tokens < 2:
-        raise UsageError("--max-new-tokens must be at least 2 (LoadGen needs 2+ tokens for TPOT).")
-    if not 0.0 < a.gpu_memory_utilization <= 1.0:
-        raise UsageError(f"--gpu-memory-utilization must be in (0, 1], got {a.gpu_memory_utilization}.")
-    if a.min_duration is not None and a.min_duration < 0:
-        raise UsageError(f"--min-duration must be >= 0 seconds, got {a.min_duration}.")
     for flag, value in (("--max-model-len", a.max_model_len), ("--max-num-seqs", a.max_num_seqs),
                         ("--max-num-batched-tokens", a.max_num_batched_tokens),
                         ("--offline-expected-qps", a.offline_expected_qps),
@@ -286,6 +281,8 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
                                    ("--min-duration", a.min_duration)) if v is not None]
         if clashing:
             raise UsageError(f"--user-conf is used as is; put {', '.join(clashing)} into it instead of passing the flag.")
+    if a.repeat > 1 and (a.mode == "accuracy" or a.accuracy_log is not None):
+        raise UsageError("--repeat repeats the performance test; use it with --mode performance or both.")
     if a.backend == "openai" and not a.endpoint:
         raise UsageError("--backend openai needs at least one --endpoint URL (e.g. http://127.0.0.1:8000).")
     if a.endpoint and a.backend != "openai":
@@ -387,7 +384,7 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
         search_budget_min=a.search_budget_min, search_tolerance=a.search_tolerance,
         search_probe_s=a.search_probe_duration, compliance_test06=a.compliance_test06,
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
-        stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze),
+        stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze), repeat=a.repeat,
     )
     return cfg, a.device
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import __version__, interrupts, rules
-from ..config import Backend, Mode
+from ..config import Backend, Mode, Scenario
 from ..engines.base import Engine
 from ..engines.factory import (
     EngineFactory,
@@ -47,6 +47,8 @@ from ..results.folder import attach_run_log, write_timings_csv
 from . import plan as planning
 from . import search
 from .loadgen_tests import run_one, run_test06, score_accuracy
+
+REPEAT_DIR = "Performance-repeat-"  # --repeat: the second performance test is Performance-repeat-2/
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +139,32 @@ class Measurement:
             run, timings, record = run_one(settings, sut, test, sub, len(plan.samples), plan.cfg.scenario, lg,
                                            self.progress, cfg.gc_freeze)
             self.record(run, timings, record)
+        self.repeat(plan, settings, sut, lg)
         if cfg.compliance_test06:
             self.outcome.compliance = run_test06(self.run_dir, settings, sut, len(plan.samples), lg, self.progress,
                                                  cfg.gc_freeze)
         return plan
+
+    def repeat(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest, lg: Any) -> None:
+        """--repeat: the performance test again at the result's settings, each into Performance-repeat-N/."""
+        cfg = plan.cfg
+        if cfg.repeat < 2 or self.outcome.performance is None:
+            return
+        if cfg.scenario in (Scenario.SERVER, Scenario.INTERACTIVE) and cfg.target_qps is not None:
+            settings.server_target_qps = cfg.target_qps  # after a search: the confirmed rate, not the last tried
+        if cfg.min_query_count is not None:
+            settings.min_query_count = max(settings.min_query_count, cfg.min_query_count)
+        for i in range(2, cfg.repeat + 1):
+            sub = self.run_dir / f"{REPEAT_DIR}{i}"
+            run, timings, record = run_one(settings, sut, Mode.PERFORMANCE, sub, len(plan.samples), cfg.scenario, lg,
+                                           self.progress, cfg.gc_freeze)
+            entry = test_record(self.run_dir, run)
+            for cause, n in entry.error_causes.items():
+                log.error("repeat %d: %d samples failed: %s", i, n, cause)
+            self.outcome.tests.append(entry)
+            write_timings_csv(sub / "sut_timings.csv", timings)
+            self.outcome.repeats.append(summ.repeat_entry(cfg, sub.name, record, len(run.sut_errors)))
+            log.info("repeat %d: %s", i, summ.repeat_line(self.outcome.repeats[-1], self.outcome.performance))
 
     def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,
                            lg: Any) -> planning.RunPlan:

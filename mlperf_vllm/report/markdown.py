@@ -141,6 +141,28 @@ def _search_table(s: dict[str, Any]) -> list[str]:
     return out + [""]
 
 
+def _repeats_table(s: dict[str, Any]) -> list[str]:
+    r = s.get("repeats")
+    if not r:
+        return []
+    head = s.get("headline", {})
+    first = s.get("run", {}).get("performance") or {}
+    lg = first.get("loadgen", {})
+    out = ["## Repeats", "",
+           f"The performance test ran {r['count']} times on the same engine; the first is the result. "
+           f"Largest difference from it: {_fmt(r['max_abs_diff_pct'])}%; "
+           + ("every test VALID." if r["all_valid"] else "not every test VALID."), "",
+           f"| test | result | {head.get('name') or 'metric'} | vs first | p99 TTFT ms | p99 TPOT ms |",
+           "|---|---|---|---|---|---|",
+           f"| Performance | {lg.get('result_validity')} | {_fmt(head.get('value'))} | | "
+           f"{_ms((lg.get('ttft_ns') or {}).get('99.00'))} | {_ms((lg.get('tpot_ns') or {}).get('99.00'))} |"]
+    for t in r["tests"]:
+        diff = "" if t["diff_pct"] is None else f"{t['diff_pct']:+.2f}%"
+        out.append(f"| {t['log_dir']} | {'VALID' if t['valid'] else 'INVALID'} | {_fmt(t['value'])} | {diff} | "
+                   f"{_fmt(t['p99_ttft_ms'])} | {_fmt(t['p99_tpot_ms'])} |")
+    return out + [""]
+
+
 def _accuracy_table(s: dict[str, Any]) -> list[str]:
     a = s.get("run", {}).get("accuracy")
     if not a:
@@ -223,7 +245,8 @@ def render(s: dict[str, Any], plots: list[str]) -> str:
     if head.get("value") is not None:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
-    lines += (_metrics_table(s) + _latency_table(s) + _search_table(s) + _sut_stats(s) + _accuracy_table(s)
+    lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + _sut_stats(s)
+              + _accuracy_table(s)
               + _settings(s))
     notes = s.get("notes") or []
     if notes:

@@ -53,6 +53,42 @@ class RunOutcome:
     notes: list[str] = field(default_factory=list)
     search: dict[str, Any] | None = None
     compliance: dict[str, Any] | None = None
+    repeats: list[dict[str, Any]] = field(default_factory=list)  # --repeat: the tests after the first
+
+
+def repeat_entry(cfg: RunConfig, log_dir: str, record: dict[str, Any] | None, engine_errors: int) -> dict[str, Any]:
+    """One repeat of the performance test as the summary lists it (its LoadGen verdict and headline metric)."""
+    record = record or {}
+    lat = {k: record.get(k) or {} for k in ("ttft_ns", "tpot_ns", "latency_ns")}
+    return {"log_dir": log_dir, "valid": bool(record.get("valid")) and not engine_errors,
+            "value": headline(cfg, record or None).get("value"), "engine_errors": engine_errors,
+            "p99_ttft_ms": _ms(lat["ttft_ns"].get("99.00")),
+            "p99_tpot_ms": _ms(lat["tpot_ns"].get("99.00")),
+            "p90_latency_ms": _ms(lat["latency_ns"].get("90.00"))}
+
+
+def _diff_pct(value: float | None, first: dict[str, Any] | None) -> float | None:
+    base = (first or {}).get("headline", {}).get("value")
+    return None if not base or value is None else round(100 * (value - base) / base, 3)
+
+
+def repeats_section(first: dict[str, Any] | None, repeats: list[dict[str, Any]], first_valid: bool
+                    ) -> dict[str, Any] | None:
+    """--repeat: every repeat with its difference from the first test's metric, and the largest difference."""
+    if not repeats:
+        return None
+    tests = [r | {"diff_pct": _diff_pct(r.get("value"), first)} for r in repeats]
+    diffs = [abs(t["diff_pct"]) for t in tests if t["diff_pct"] is not None]
+    return {"tests": tests, "count": len(tests) + 1, "all_valid": first_valid and all(t["valid"] for t in tests),
+            "max_abs_diff_pct": max(diffs) if diffs else None}
+
+
+def repeat_line(entry: dict[str, Any], first: dict[str, Any] | None) -> str:
+    """'VALID, 7,890.10 (-0.30% from the first)' for run.log."""
+    value, diff = entry.get("value"), _diff_pct(entry.get("value"), first)
+    shown = "no metric" if value is None else f"{value:,.2f}"
+    return f"{'VALID' if entry['valid'] else 'INVALID'}, {shown}" + ("" if diff is None else
+                                                                    f" ({diff:+.2f}% from the first)")
 
 
 def _digest(obj: Any) -> str:
@@ -262,6 +298,7 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
         "limits": _limits(cfg),
         "qps_search": out.search,
         "compliance": out.compliance,
+        "repeats": repeats_section(record, out.repeats, perf_verdict == "VALID"),
         "sut_timing_stats": {k: sut_timing_stats(v) for k, v in out.timings.items()} if cfg.extra_metrics else None,
         "notes": notes,
         "paths": {"performance_logs": "Performance" if record else None,
