@@ -112,7 +112,7 @@ def schedule_end(lines: list[str]) -> str | None:
         m = SCHEDULE.match(lines[i])
         if m is None:
             continue
-        if any("test done" in ln for ln in lines[i + 1:]):
+        if any("garbage collection during the test" in ln for ln in lines[i + 1:]):  # every test's last line
             return None
         start = time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
         end = start + float(m.group(2).replace(",", ""))

@@ -154,7 +154,7 @@ def _repeats_table(s: dict[str, Any]) -> list[str]:
            + ("every test VALID." if r["all_valid"] else "not every test VALID."), "",
            f"| test | result | {head.get('name') or 'metric'} | vs first | p99 TTFT ms | p99 TPOT ms |",
            "|---|---|---|---|---|---|",
-           f"| Performance | {lg.get('result_validity')} | {_fmt(head.get('value'))} | | "
+           f"| Performance | {s.get('validity', {}).get('performance')} | {_fmt(head.get('value'))} | | "
            f"{_ms((lg.get('ttft_ns') or {}).get('99.00'))} | {_ms((lg.get('tpot_ns') or {}).get('99.00'))} |"]
     for t in r["tests"]:
         diff = "" if t["diff_pct"] is None else f"{t['diff_pct']:+.2f}%"
@@ -246,8 +246,7 @@ def render(s: dict[str, Any], plots: list[str]) -> str:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
     lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + _sut_stats(s)
-              + _accuracy_table(s)
-              + _settings(s))
+              + _accuracy_table(s) + _settings(s))
     notes = s.get("notes") or []
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
