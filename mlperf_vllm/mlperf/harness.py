@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import interrupts, rules
 from ..config import Mode, Scenario
+from ..progress import LOG_EVERY_S, Progress
 from ..results.folder import keep_interrupted_timings
 from .gcpause import GcStats, GcWatch
 
@@ -136,8 +137,12 @@ class TestRun:
 
 
 def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
-             audit_config: Path | None = None, drain_s: float | None = None, gc_freeze: bool = False) -> TestRun:
+             audit_config: Path | None = None, drain_s: float | None = None, gc_freeze: bool = False,
+             label: str | None = None, show_progress: bool = False) -> TestRun:
     """Run one LoadGen test (AccuracyOnly or PerformanceOnly) and leave LoadGen's logs in log_dir.
+
+    Its progress (`label`: done/total samples, tokens/s) is drawn on a terminal with show_progress and
+    logged every LOG_EVERY_S either way; a performance test first logs what LoadGen will issue (schedule).
 
     drain_s (QPS probes): once LoadGen has issued its last query, what is still pending after this
     many seconds is cancelled (SystemUnderTest.cancel_pending), so the test ends and the engine is idle.
@@ -154,6 +159,9 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
     plan = schedule(settings, n_samples) if mode is Mode.PERFORMANCE else None
     if plan is not None:
         log.info("the performance test issues about %s", plan.line())
+    bar = Progress(label or f"{mode.value} test", lambda: (sut.completed, sut.completed_tokens),
+                   enabled=show_progress, total=plan.queries if plan is not None else n_samples,
+                   log_every_s=LOG_EVERY_S)
     sut.reset()
     lg_sut = lg.ConstructSUT(sut.issue_queries, sut.flush_queries)
     # The whole data set stays in RAM (as the reference does), so load/unload have nothing to do.
@@ -175,7 +183,7 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
         finally:
             done.set()
 
-    with GcWatch(gc_freeze) as gc_stats:
+    with GcWatch(gc_freeze) as gc_stats, bar:
         threading.Thread(target=target, name="loadgen", daemon=True).start()
         drain_deadline: float | None = None
         try:

@@ -95,16 +95,19 @@ class Measurement:
         self.plan, self.run_dir, self.outcome, self.progress = plan, run_dir, outcome, progress
 
     def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
-        o, cfg = self.outcome, self.plan.cfg
+        self.keep(test, timings, f"{test.mode.value} test")
+        self.outcome.timings[test.mode.value] = timings
+        if record is not None:
+            self.outcome.performance = record
+
+    def keep(self, test: harness.TestRun, timings: list[dict[str, Any]], what: str) -> None:
+        """A test in the summary's list (its failures logged by cause) and its SUT timings beside its logs."""
         entry = test_record(self.run_dir, test)
         for cause, n in entry.error_causes.items():
-            log.error("%s test: %d samples failed: %s", test.mode.value, n, cause)
-        o.tests.append(entry)
-        o.timings[test.mode.value] = timings
-        if test.mode is Mode.PERFORMANCE or cfg.extra_metrics:
+            log.error("%s: %d samples failed: %s", what, n, cause)
+        self.outcome.tests.append(entry)
+        if test.mode is Mode.PERFORMANCE or self.plan.cfg.extra_metrics:
             write_timings_csv(test.log_dir / "sut_timings.csv", timings)
-        if record is not None:
-            o.performance = record
 
     def run(self, engine: Engine) -> planning.RunPlan:
         import mlperf_loadgen as lg
@@ -158,11 +161,7 @@ class Measurement:
             sub = self.run_dir / f"{REPEAT_DIR}{i}"
             run, timings, record = run_one(settings, sut, Mode.PERFORMANCE, sub, len(plan.samples), cfg.scenario, lg,
                                            self.progress, cfg.gc_freeze)
-            entry = test_record(self.run_dir, run)
-            for cause, n in entry.error_causes.items():
-                log.error("repeat %d: %d samples failed: %s", i, n, cause)
-            self.outcome.tests.append(entry)
-            write_timings_csv(sub / "sut_timings.csv", timings)
+            self.keep(run, timings, f"repeat {i}")
             self.outcome.repeats.append(summ.repeat_entry(cfg, sub.name, record, len(run.sut_errors)))
             log.info("repeat %d: %s", i, summ.repeat_line(self.outcome.repeats[-1], self.outcome.performance))
 

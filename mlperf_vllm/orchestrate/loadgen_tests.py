@@ -10,7 +10,7 @@ from ..config import Mode, Scenario
 from ..mlperf import accuracy as acc
 from ..mlperf import compliance, harness, logs
 from ..mlperf.sut import SystemUnderTest
-from ..progress import LOG_EVERY_S, Progress
+from ..progress import Progress
 from ..results.atomic import write_json_atomic, write_text_atomic
 from .plan import RunPlan
 
@@ -22,11 +22,8 @@ def run_one(settings: Any, sut: SystemUnderTest, test: Mode, sub: Path, n_sample
             ) -> tuple[harness.TestRun, list[dict[str, Any]], dict[str, Any] | None]:
     """One LoadGen test into sub/: (what ran, the SUT's timings, the parsed performance record or None)."""
     log.info("LoadGen %s %s test at target QPS %s", scenario.display, test.value, settings.server_target_qps)
-    plan = harness.schedule(settings, n_samples) if test is Mode.PERFORMANCE else None
-    total = plan.queries if plan is not None else n_samples
-    with Progress(f"{test.value} {scenario.display}", lambda: (sut.completed, sut.completed_tokens), enabled=progress,
-                  total=total, log_every_s=LOG_EVERY_S):
-        run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze)
+    run = harness.run_test(settings, test, sut, n_samples, sub, lg, gc_freeze=gc_freeze,
+                           label=f"{test.value} {scenario.display}", show_progress=progress)
     log.info("%s test done in %.1f s: %d samples, %d engine errors", test.value, run.seconds,
              run.samples_completed, len(run.sut_errors))
     record = logs.read_log_dir(sub) if test is Mode.PERFORMANCE else None
@@ -41,9 +38,8 @@ def run_test06(run_dir: Path, settings: Any, sut: SystemUnderTest, n_samples: in
     audit = out / "audit.config"
     write_text_atomic(audit, compliance.TEST06_AUDIT_CONFIG)
     log.info("TEST06 compliance run")
-    with Progress("TEST06", lambda: (sut.completed, sut.completed_tokens), enabled=progress):
-        harness.run_test(settings, Mode.PERFORMANCE, sut, n_samples, out, lg, audit_config=audit,
-                         gc_freeze=gc_freeze)
+    harness.run_test(settings, Mode.PERFORMANCE, sut, n_samples, out, lg, audit_config=audit, gc_freeze=gc_freeze,
+                     label="TEST06", show_progress=progress)
     entries = acc.load_accuracy_log(out / logs.ACCURACY_FILE)
     detail = logs.parse_detail((out / logs.DETAIL_FILE).read_text())
     applied = detail.values.get("effective_accuracy_log_sampling_target") == 100

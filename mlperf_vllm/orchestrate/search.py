@@ -29,7 +29,6 @@ from ..mlperf import harness, logs
 from ..mlperf import qps_search as qs
 from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, settle_seconds
 from ..mlperf.qps_settle import settle as qps_settle
-from ..progress import LOG_EVERY_S, Progress
 from ..results.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -111,11 +110,9 @@ class LoadGenRunner:
         # what LoadGen ran here, to reproduce it
         write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
         self.settings.server_target_qps = qps
-        plan = harness.schedule(self.settings, self.n_samples)
-        with Progress(label, lambda: (self.sut.completed, self.sut.completed_tokens), enabled=self.progress,
-                      total=plan.queries if plan is not None else None, log_every_s=LOG_EVERY_S):
-            return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
-                                    drain_s=drain_s, gc_freeze=self.cfg.gc_freeze)
+        return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
+                                drain_s=drain_s, gc_freeze=self.cfg.gc_freeze, label=label,
+                                show_progress=self.progress)
 
     def _idle(self) -> None:
         """Start from an idle engine: wait for what it still holds, then drop it."""
