@@ -4,6 +4,7 @@ latency-over-time view reads them back."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import re
 import subprocess
@@ -33,10 +34,17 @@ def test_latency_over_time_splits_a_run_into_windows_and_prefixes(tmp_path):
     assert (second["queries"], second["p99_tpot_ms"]) == (600, 20.0)
     assert first["in_flight_end"] == 11  # 1.04 s latency at 10 queries/s
     assert [p["first_s"] for p in out["prefixes"]] == [60]
-    assert out["all"][0]["p99_tpot_ms"] == 20.0 and out["all"][0]["mean_tpot_ms"] == 15.0
-    text = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latency_over_time.py"), str(path)],
+    assert out["all"]["p99_tpot_ms"] == 20.0 and out["all"]["mean_tpot_ms"] == 15.0
+    # what a probe of 15 s sees: 7 windows inside the first minute (10 ms), 7 touching the second (20 ms)
+    assert [w["seconds"] for w in out["probes"]] == [15, 30]
+    w15 = out["probes"][0]
+    assert (w15["windows"], w15["min"], w15["median"], w15["max"], w15["median_shortfall"]) == (14, 10.0, 10.0, 20.0, 0.5)
+    gz = tmp_path / "sut_timings.csv.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))  # the evidence under docs/gpu-evidence/ is kept compressed
+    text = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latency_over_time.py"), str(gz)],
                           capture_output=True, text=True, cwd=ROOT).stdout
     assert "p99 TPOT" in text and "first N s" in text
+    assert "15 s: 14 windows, min 10.0, p10 10.0, median 10.0, p90 20.0, max 20.0 ms; the median is 50% under" in text
 
 
 def test_campaign_pack_keeps_summaries_and_timings_not_detail_logs(tmp_path):

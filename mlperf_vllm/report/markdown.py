@@ -236,8 +236,30 @@ def _links(s: dict[str, Any], plots: list[str]) -> list[str]:
     return out + [""]
 
 
-def render(s: dict[str, Any], plots: list[str]) -> str:
-    """The whole report.md."""
+def _through_the_run(t: dict[str, Any] | None) -> list[str]:
+    """The performance test minute by minute (SUT clock), and what probes of a few lengths saw of it."""
+    if not t or len(t["windows"]) < 2:
+        return []
+    out = ["## Latency through the run (SUT clock, per minute of issue time)", "",
+           "A p99 over the whole test is set by its worst moments; a minute that misses them sees less.", "",
+           "| from s | queries | mean TPOT ms | p99 TPOT ms | p99 TTFT ms | in flight at its end |",
+           "|---|---|---|---|---|---|"]
+    for w in t["windows"]:
+        out.append(f"| {w['from_s']:,.0f} | {w['queries']:,} | {_fmt(w['mean_tpot_ms'])} | {_fmt(w['p99_tpot_ms'])} | "
+                   f"{_fmt(w['p99_ttft_ms'])} | {w['in_flight_end']:,} |")
+    probes = [w for w in t["probes"] if w["windows"]]
+    if probes:
+        out += ["", f"p99 TPOT of every window of a probe's length in this test (whole test: "
+                    f"{_fmt(t['all']['p99_tpot_ms'])} ms):", "",
+                "| window s | windows | min | median | max | median under the whole test's p99 |",
+                "|---|---|---|---|---|---|"]
+        out += [f"| {w['seconds']} | {w['windows']} | {_fmt(w['min'])} | {_fmt(w['median'])} | {_fmt(w['max'])} | "
+                f"{round(100 * w['median_shortfall'])}% |" for w in probes if w.get("median_shortfall") is not None]
+    return out + [""]
+
+
+def render(s: dict[str, Any], plots: list[str], through: dict[str, Any] | None = None) -> str:
+    """The whole report.md; `through` is the performance test's timeline (results/timeline.analyse)."""
     cfg = s.get("config", {})
     head = s.get("headline", {})
     title = f"# {cfg.get('category', '?').capitalize()} {cfg.get('scenario', '?')} — {cfg.get('model_label')}"
@@ -246,6 +268,7 @@ def render(s: dict[str, Any], plots: list[str]) -> str:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
     lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + _sut_stats(s)
+              + _through_the_run(through)
               + _accuracy_table(s) + _settings(s))
     notes = s.get("notes") or []
     if notes:

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..results import store
+from ..results import store, timeline
 from ..results.atomic import write_text_atomic
 from ..results.record import RunSummary, read_summary
 from . import markdown, plots
@@ -65,7 +65,9 @@ def render_run(run_dir: Path) -> list[str]:
         made.append("throughput.png")
     perf = (s.get("run") or {}).get("performance")
     rows = read_timings(run_dir / "Performance" / TIMINGS_FILE)
+    through = None
     if perf and rows and cfg.get("scenario") != "offline":
+        through = timeline.analyse(rows)
         lg = perf["loadgen"]
         lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
         p = {k: _real_ms(v) for k, v in lg["latency_ns"].items()}
@@ -85,5 +87,5 @@ def render_run(run_dir: Path) -> list[str]:
         plots.qps_search(plot_dir / "qps_search.png", search["probes"], search["limits"]["p99_ttft_ms"],
                          search["limits"]["p99_tpot_ms"], search.get("confirmed_qps"), f"QPS search, {title}")
         made.append("qps_search.png")
-    write_text_atomic(run_dir / "report.md", markdown.render(s, made))
+    write_text_atomic(run_dir / "report.md", markdown.render(s, made, through))
     return made
