@@ -5,7 +5,10 @@
     python benchmarks/gpu_campaign.py pack --root DIR --out FILE.tar.gz
     python benchmarks/gpu_campaign.py wait --root DIR --seconds 540 --out FILE.tar.gz
 
-A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]}}.
+A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]},
+"history"?: [run folders of the project, e.g. under docs/gpu-evidence/]}: the history's runs are copied
+into the results directory first (compressed timings unpacked), so that a search finds the full run of
+the same engine whose timings say what its long probes miss.
 Each job is `python run.py <common> <args> --results-dir DIR/results`, with CUDA_VISIBLE_DEVICES set to
 its queue's GPU; all jobs share one results directory, so a Server search finds the Offline run of
 another queue as its ceiling ("after": wait until that job has ended). `--detach` starts the campaign
@@ -22,9 +25,11 @@ between calls takes the campaign with it).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -65,9 +70,25 @@ def _run_queue(gpu: str, jobs: list[dict], common: list[str], root: Path, status
         done[name].set()
 
 
+def seed_history(runs: list[str], results: Path) -> None:
+    """Copy earlier run folders into the campaign's results directory, *.csv.gz unpacked."""
+    for name in runs:
+        src = ROOT / name
+        dst = results / src.name
+        if not (src / "summary.json").is_file():
+            raise SystemExit(f"history: {src} is not a run folder (no summary.json)")
+        if dst.exists():
+            continue
+        shutil.copytree(src, dst)
+        for gz in dst.rglob("*.csv.gz"):
+            gz.with_suffix("").write_bytes(gzip.decompress(gz.read_bytes()))
+            gz.unlink()
+
+
 def start(plan_path: Path, root: Path) -> None:
     plan = json.loads(plan_path.read_text())
     (root / "logs").mkdir(parents=True, exist_ok=True)
+    seed_history(plan.get("history", []), root / "results")
     (root / "plan.json").write_text(json.dumps(plan, indent=2))
     status: dict = {}
     lock = threading.Lock()
@@ -149,6 +170,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=540.0, help="wait: the longest to wait")
     a = p.parse_args()
     if a.action == "start":
+        if a.plan is None or not a.plan.is_file():
+            raise SystemExit(f"start needs a plan file; {a.plan} is not one")
+        # the history first, in the foreground: a bad path stops here, not in the detached campaign's log
+        seed_history(json.loads(a.plan.read_text()).get("history", []), a.root / "results")
         if a.detach:
             a.root.mkdir(parents=True, exist_ok=True)
             with (a.root / "campaign.log").open("w") as log:

@@ -125,3 +125,32 @@ def test_campaign_wait_says_when_the_running_test_ends():
     done = f"{started},9 INFO x: performance garbage collection during the test: gen0 3, gen1 0, gen2 0; 1 ms in all"
     assert camp.schedule_end([line, done]) is None
     assert camp.schedule_end(["nothing here"]) is None
+
+
+def test_a_campaign_starts_from_the_history_its_plan_names(tmp_path):
+    # The H200's full 600 s Interactive run, kept with compressed timings, seeds a new campaign's results
+    run = "docs/gpu-evidence/h200-campaign-2026-12-02/results/20261202-082437-datacenter-interactive"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"common": [], "queues": {}, "history": [run]}))
+    root = tmp_path / "camp"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py"), "start", str(plan),
+                        "--root", str(root)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    perf = root / "results" / "20261202-082437-datacenter-interactive" / "Performance"
+    assert len((perf / "sut_timings.csv").read_text().splitlines()) == 26_737 and not (perf / "sut_timings.csv.gz").exists()
+    assert (root / "finished").is_file()
+    plan.write_text(json.dumps({"queues": {}, "history": ["docs/no-such-run"]}))
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py"), "start", str(plan),
+                        "--root", str(tmp_path / "other"), "--detach"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "history:" in r.stderr and "not a run folder" in r.stderr
+    assert not (tmp_path / "other" / "campaign.log").exists()
+
+
+def test_every_gpu_plan_is_well_formed_and_its_history_is_kept():
+    plans = sorted((ROOT / "benchmarks").glob("h200_plan*.json"))
+    assert plans
+    for path in plans:
+        plan = json.loads(path.read_text())
+        assert plan["queues"] and all(job["name"] and job["args"] for jobs in plan["queues"].values() for job in jobs)
+        for run in plan.get("history", []):
+            assert (ROOT / run / "summary.json").is_file(), (path.name, run)

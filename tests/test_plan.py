@@ -123,3 +123,36 @@ def test_singlestream_latency_is_measured_only_when_not_given(tmp_path):
                         "--singlestream-expected-latency-ms", "500").measures_latency_on_engine
     measured = p.with_latency(512.5, "measured")
     assert measured.cfg.target_latency_ms == 512.5 and p.cfg.target_latency_ms is None
+
+
+def test_the_settle_stage_reads_what_a_long_probe_misses_from_a_full_run_of_the_same_engine(tmp_path):
+    # The H200's VALID 600 s Interactive run at 40 QPS (2026-12-02; its timings kept compressed): windows of
+    # 140 s saw a median p99 TPOT 20% under the run's 27.75 ms.
+    import gzip
+
+    from mlperf_vllm.orchestrate import plan
+    from mlperf_vllm.results.summary import engine_digest
+
+    evidence = ROOT / "docs" / "gpu-evidence" / "h200-campaign-2026-12-02" / "results"
+    results = tmp_path / "results"
+    p = _resolve(results, "--preset", "h200-fp8", "--scenario", "interactive", "--server-target-qps", "search")
+    assert plan.tail_reference(p.cfg, 140.0) is None  # no history
+    run = results / "20261202-082437-datacenter-interactive"
+    shutil.copytree(evidence / run.name, run)
+    timings = run / "Performance" / "sut_timings.csv"
+    timings.write_bytes(gzip.decompress((run / "Performance" / "sut_timings.csv.gz").read_bytes()))
+    summary = json.loads((run / "summary.json").read_text())
+    assert plan.tail_reference(p.cfg, 140.0) is None  # another engine (the H200's model path and GPU)
+    summary["engine_digest"] = engine_digest(p.cfg)
+    (run / "summary.json").write_text(json.dumps(summary))
+    ref = plan.tail_reference(p.cfg, 140.0)
+    assert (ref.run_id, ref.windows) == (run.name, 8) and ref.shortfall == pytest.approx(0.204, abs=0.005)
+    assert plan.tail_reference(p.cfg, 15.0).shortfall == pytest.approx(0.31, abs=0.01)
+    # Not from a test shorter than a full run, nor from an INVALID one
+    lines = timings.read_text().splitlines()
+    timings.write_text("\n".join(lines[:8000]) + "\n")  # the first ~200 s
+    assert plan.tail_reference(p.cfg, 15.0) is None
+    timings.write_bytes(gzip.decompress((run / "Performance" / "sut_timings.csv.gz").read_bytes()))
+    summary["validity"]["performance"] = "INVALID"
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert plan.tail_reference(p.cfg, 140.0) is None

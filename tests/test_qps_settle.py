@@ -15,6 +15,7 @@ import pytest
 
 from mlperf_vllm.mlperf import qps_search as qs
 from mlperf_vllm.mlperf import qps_settle as qst
+from mlperf_vllm.orchestrate import plan as planning
 from mlperf_vllm.orchestrate import search
 
 from . import sim_engine as se
@@ -93,12 +94,18 @@ class _Limits:
 class SimRunner:
     """LoadGenRunner's probe interface, answered by the simulated engine (virtual time)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, tail_shortfall: float | None = None) -> None:
         self.cfg = types.SimpleNamespace(search_probe_s=10.0, search_budget_min=30.0, search_tolerance=0.02)
-        self.limits, self.seed = _Limits, seed
+        self.limits, self.seed, self.tail_shortfall = _Limits, seed, tail_shortfall
         self.last_steady, self.started, self.p90_latency_ms = None, None, {}
 
-    def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe"):
+    def tail_reference(self, seconds):
+        if self.tail_shortfall is None:
+            return None
+        return planning.TailReference("20261202-082437-datacenter-interactive", seconds, self.tail_shortfall, 8)
+
+    def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe",
+              tpot_limit_ms=None):
         rows = se.run(qps, seconds, self.seed * 1000 + n + (500 if kind == "settle" else 0))
         bound = (seconds + max(search.DRAIN_MIN_S, seconds)) * 1000  # the drain bound: the rest is cancelled
         drained = all(r["issued_ms"] + r["latency_ms"] <= bound for r in rows)
@@ -109,7 +116,8 @@ class SimRunner:
         ttft = se.percentile([r["ttft_ms"] for r in rows], 0.99)
         tpots = [r["tpot_ms"] for r in rows if r["tpot_ms"] is not None]
         tpot = se.percentile(tpots, 0.99) if tpots else None
-        j = qs.judge(steady, ttft, tpot, 0, drained, _Limits.ttft_ms, _Limits.tpot_ms, longest, headroom)
+        j = qs.judge(steady, ttft, tpot, 0, drained, _Limits.ttft_ms, tpot_limit_ms or _Limits.tpot_ms, longest,
+                     headroom)
         self.last_steady = steady
         if steady is not None and steady.p90_latency_ms is not None:
             self.p90_latency_ms[qps] = steady.p90_latency_ms
@@ -139,3 +147,19 @@ def test_settled_searches_confirm_first_time_where_short_probes_alone_overshoot(
     assert settled_valid >= 6
     assert statistics.median(ratios) >= 0.97 and min(ratios) >= 0.93 and max(ratios) <= 1.03
     assert math.isfinite(fixed) and 40.0 <= fixed <= 45.0
+
+
+def test_a_full_run_in_the_history_lowers_the_long_probes_aim_by_what_their_windows_miss():
+    # On the H200 (2026-12-02) windows of 140 s at the rate of a VALID 600 s run saw a median p99 TPOT 20%
+    # under the run's: long probes held to the plain limit would settle above what a full run holds.
+    for seed in (1, 2, 3):
+        plain = SimRunner(seed)
+        base = search.run_search(plain, 2.0, None)
+        free = search.settle(plain, base)
+        held = SimRunner(seed, tail_shortfall=0.2)
+        aimed = search.settle(held, search.run_search(held, 2.0, None))
+        assert aimed.settled_qps < free.settled_qps
+        # the power law (p99 TPOT ~ QPS^(1/elasticity)) moves the target by 0.8^elasticity
+        assert aimed.settled_qps / free.settled_qps == pytest.approx(0.8 ** qs.TPOT_QPS_ELASTICITY, abs=0.05)
+        assert "windows of" in aimed.settle_why and "20% under the p99 of the full run 20261202-082437" in aimed.settle_why
+        assert "full run" not in free.settle_why

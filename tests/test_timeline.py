@@ -65,7 +65,7 @@ def test_the_h200_run_its_tail_came_from_a_few_minutes(tmp_path):
     shutil.copytree(H200_RUN, run_dir)
     gz = run_dir / "Performance" / "sut_timings.csv.gz"
     (run_dir / "Performance" / "sut_timings.csv").write_bytes(gzip.decompress(gz.read_bytes()))
-    rows = render.read_timings(run_dir / "Performance" / "sut_timings.csv")
+    rows = timeline.read_timings(run_dir / "Performance" / "sut_timings.csv")
     t = timeline.analyse(rows)
     minutes = [w["p99_tpot_ms"] for w in t["windows"][:11]]
     assert min(minutes) == pytest.approx(18.83, abs=0.01) and max(minutes) == pytest.approx(29.64, abs=0.01)

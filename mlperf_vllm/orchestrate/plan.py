@@ -19,8 +19,8 @@ from ..engines.base import Engine, GenerationRequest, generate
 from ..errors import UsageError
 from ..mlperf import harness
 from ..mlperf.dataset import Samples
-from ..results import store
-from ..results.summary import ceiling_digest
+from ..results import store, timeline
+from ..results.summary import ceiling_digest, engine_digest
 from . import preflight
 
 LATENCY_PROBES = 5  # sequential queries timed to size a SingleStream run (after one warm-up query)
@@ -82,6 +82,41 @@ def offline_ceiling(cfg: RunConfig) -> Ceiling | None:
     if entry is None or entry.summary is None or entry.summary.samples_per_sec is None:
         return None
     return Ceiling(entry.summary.samples_per_sec, entry.path.name)
+
+
+TAIL_MIN_TEST_S = 500.0  # a reference test spans about MLPerf's 600 s of issue time
+MAX_TAIL_SHORTFALL = 0.35
+
+
+@dataclass(frozen=True)
+class TailReference:
+    """How far the p99 TPOT of windows of `seconds` fell under the whole test's p99 (the median window's
+    shortfall), in a full-length VALID run of the same engine settings and scenario."""
+
+    run_id: str
+    seconds: float
+    shortfall: float
+    windows: int
+
+
+def tail_reference(cfg: RunConfig, seconds: float) -> TailReference | None:
+    """From the newest completed VALID performance run of the same engine and scenario whose timings span
+    a full-length test (results/timeline.py): what a probe of `seconds` misses of its p99 TPOT."""
+    want = engine_digest(cfg)
+    for entry in store.history(cfg.results_dir):
+        s = entry.summary
+        if (s is None or s.status != "completed" or s.scenario != cfg.scenario.value
+                or s.category != cfg.category.value or s.engine_digest != want or s.performance_verdict != "VALID"):
+            continue
+        rows = timeline.read_timings(entry.path / "Performance" / timeline.TIMINGS_FILE)
+        issued = [r["issued_ms"] for r in rows if r.get("issued_ms") is not None]
+        if not issued or max(issued) - min(issued) < TAIL_MIN_TEST_S * 1000:
+            continue
+        w = timeline.probe_windows(rows, seconds)
+        if w["windows"] and w.get("median_shortfall") is not None:
+            share = min(MAX_TAIL_SHORTFALL, max(0.0, w["median_shortfall"]))
+            return TailReference(entry.path.name, seconds, round(share, 4), w["windows"])
+    return None
 
 
 def resolve(cfg: RunConfig, device_flag: str) -> RunPlan:

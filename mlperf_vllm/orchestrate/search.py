@@ -30,6 +30,7 @@ from ..mlperf import qps_search as qs
 from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, settle_seconds
 from ..mlperf.qps_settle import settle as qps_settle
 from ..results.atomic import write_text_atomic
+from . import plan as planning
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +122,15 @@ class LoadGenRunner:
             self.sut.cancel_pending()
             self.sut.engine_idle(IDLE_WAIT_S)
 
+    def tail_reference(self, seconds: float) -> "planning.TailReference | None":
+        """What a probe of `seconds` misses of a full run's p99 TPOT, from this engine's history."""
+        return planning.tail_reference(self.cfg, seconds)
+
     def probe(self, n: int, qps: float, seconds: float, longest: bool = False, headroom: float = qs.PROBE_HEADROOM,
-              ramp_ms: float | None = None, kind: str = "probe") -> qs.ProbeResult:
+              ramp_ms: float | None = None, kind: str = "probe", tpot_limit_ms: float | None = None) -> qs.ProbeResult:
         """One probe of `seconds` at qps on an idle engine, judged on its steady state (qs.judge); a long
-        probe of the settle stage (kind "settle") is judged on what was issued after ramp_ms."""
+        probe of the settle stage (kind "settle") is judged on what was issued after ramp_ms, against
+        tpot_limit_ms where given (the limit less what a window of its length misses of a full run)."""
         self._idle()
         self.started = self.started or time.monotonic()
         s = self.settings
@@ -138,17 +144,17 @@ class LoadGenRunner:
             self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation) = saved
-        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms)
+        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
+                           tpot_limit_ms or self.limits.tpot_ms)
 
     def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool, headroom: float,
-               ramp_ms: float | None) -> qs.ProbeResult:
+               ramp_ms: float | None, tpot_limit_ms: float) -> qs.ProbeResult:
         rec = logs.read_log_dir(out)
         _, ttft, tpot = qs.passes(rec, self.limits.ttft_ms, self.limits.tpot_ms)
         steady = qs.steady_state(self.sut.timing_rows(), ramp_ms)
         drained = self.sut.cancelled == 0
         errors = (rec["num_errors"] or 0) if drained else len(self.sut.errors)  # cancelled samples are no errors
-        j = qs.judge(steady, ttft, tpot, errors, drained, self.limits.ttft_ms, self.limits.tpot_ms, longest,
-                     headroom)
+        j = qs.judge(steady, ttft, tpot, errors, drained, self.limits.ttft_ms, tpot_limit_ms, longest, headroom)
         result = qs.ProbeResult(
             qps, ttft, tpot, rec["throughput"]["completed_tokens_per_s"], errors, j.passed, took,
             f"{SEARCH_DIR}/{out.name}", overloaded=j.overloaded,
@@ -228,19 +234,32 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
     seconds = settle_seconds(p90_latency_ms, cfg.search_probe_s)
     ramp_ms = RAMP_LATENCIES * (p90_latency_ms or 0.0)
     n = iter(range(1, SETTLE_PROBES + 1))
+    # A window misses the rare slow moments that set a full run's p99: aim lower by what a window of this
+    # length missed in a full run of the same engine, where the history has one (qps_settle's doc).
+    ref = runner.tail_reference(seconds)
+    tpot_limit_ms = limits.tpot_ms * (1 - ref.shortfall) if ref else limits.tpot_ms
+    tail = ""
+    if ref:
+        tail = (f"; long probes held to {tpot_limit_ms:.3g} ms of TPOT: windows of {seconds:.0f} s fell "
+                f"{ref.shortfall:.0%} under the p99 of the full run {ref.run_id}")
+        log.info("settle: in the full run %s of this engine, %d windows of %.0f s saw a median p99 TPOT %.0f%% "
+                 "under the run's; long probes are judged against %.3g ms instead of %.3g ms", ref.run_id,
+                 ref.windows, seconds, 100 * ref.shortfall, tpot_limit_ms, limits.tpot_ms)
 
     def time_left() -> bool:
         spent = time.monotonic() - (runner.started or time.monotonic())
         return spent + 2 * seconds <= cfg.search_budget_min * 60
 
     def probe(q: float) -> qs.ProbeResult:
-        return runner.probe(next(n), q, seconds, longest=True, headroom=SETTLE_TARGET, ramp_ms=ramp_ms, kind="settle")
+        return runner.probe(next(n), q, seconds, longest=True, headroom=SETTLE_TARGET, ramp_ms=ramp_ms, kind="settle",
+                            tpot_limit_ms=tpot_limit_ms)
 
     log.info("settle: long probes of %.0f s from %.4g QPS (judged after a %.0f s ramp, within %.0f%% of the "
              "limits)", seconds, result.best_qps, ramp_ms / 1000, 100 * SETTLE_TARGET)
     upper = result.lowest_failing_qps or result.ceiling_qps  # no Server rate exceeds the Offline ceiling
-    settled = qps_settle(probe, result.best_qps, upper, limits.ttft_ms, limits.tpot_ms, cfg.search_tolerance,
+    settled = qps_settle(probe, result.best_qps, upper, limits.ttft_ms, tpot_limit_ms, cfg.search_tolerance,
                          time_left)
+    settled = replace(settled, why=settled.why + tail)
     log.info("settle: %s -> %s", settled.why, f"{settled.qps:.4g} QPS" if settled.qps else "the bisection's best")
     return replace(result, settle_probes=settled.probes, settled_qps=settled.qps, settle_why=settled.why)
 

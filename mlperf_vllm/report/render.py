@@ -5,7 +5,6 @@ Used by run.py at the end of a run and by `python report.py RUN_DIR` at any time
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,24 +16,9 @@ from . import markdown, plots
 
 log = logging.getLogger(__name__)
 
-TIMINGS_FILE = "sut_timings.csv"
-
-
 def _real_ms(ns: Any) -> float | None:
     """ms, or None for a value LoadGen could not measure (INT64_MAX-like, from failed samples)."""
     return None if ns is None or float(ns) >= 86_400 * 10**9 else float(ns) / 1e6
-
-
-def read_timings(path: Path) -> list[dict[str, Any]]:
-    """Rows of a sut_timings.csv with numbers parsed (missing values as None)."""
-    if not path.is_file():
-        return []
-    rows = []
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            rows.append({k: (float(v) if v not in ("", None) and k != "error" else (v or None))
-                         for k, v in row.items()})
-    return rows
 
 
 def _history_points(run_dir: Path, s: RunSummary) -> list[tuple[str, float]]:
@@ -64,7 +48,7 @@ def render_run(run_dir: Path) -> list[str]:
                                  f"Throughput, {title}")
         made.append("throughput.png")
     perf = (s.get("run") or {}).get("performance")
-    rows = read_timings(run_dir / "Performance" / TIMINGS_FILE)
+    rows = timeline.read_timings(run_dir / "Performance" / timeline.TIMINGS_FILE)
     through = None
     if perf and rows and cfg.get("scenario") != "offline":
         through = timeline.analyse(rows)

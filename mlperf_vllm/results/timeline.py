@@ -13,12 +13,27 @@ All figures are on the SUT's clock; LoadGen's, from its own, stay the official o
 from __future__ import annotations
 
 import bisect
+import csv
 import math
+from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+TIMINGS_FILE = "sut_timings.csv"  # per performance test folder (results/folder.write_timings_csv)
 PROBE_SECONDS = (15, 30, 60, 140, 300)
 
 Row = dict[str, Any]
+
+
+def read_timings(path: Path) -> list[dict[str, Any]]:
+    """Rows of a sut_timings.csv (none when there is no file) with numbers parsed (missing values as None)."""
+    if not path.is_file():
+        return []
+    rows = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            rows.append({k: (float(v) if v not in ("", None) and k != "error" else (v or None))
+                         for k, v in row.items()})
+    return rows
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
