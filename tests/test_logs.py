@@ -110,3 +110,42 @@ def test_util_logs_refuses_files_that_are_not_loadgen_logs(tmp_path, capsys):
     assert util_logs_main.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "contain no LoadGen records" in err and len(err.splitlines()) == 1
+
+
+def _reasons(record: dict) -> list[str]:
+    from types import SimpleNamespace
+
+    from mlperf_vllm.config import Scenario
+    from mlperf_vllm.results.summary import validity_reasons
+
+    return validity_reasons(SimpleNamespace(scenario=Scenario.SERVER), record, {})
+
+
+def test_early_stopping_too_few_queries_is_told_apart(tmp_path):
+    # Every query well inside both limits, but 120 of them: fewer than LoadGen's early stopping needs at p99.
+    engine = TimedEngine(ttft_s=0.002, tpot_s=0.001, n_tokens=5)
+    try:
+        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=400, min_duration_ms=300,
+                       min_query_count=120, ttft_ms=2000, tpot_ms=200)
+    finally:
+        engine.shutdown()
+    assert rec["validity_checks"]["early_stopping_met"] is False and rec["validity_checks"]["perf_constraints_met"]
+    [reason] = _reasons(rec)
+    asked = int(re.search(r"at least ([\d,]+) more", reason).group(1).replace(",", ""))
+    text = (tmp_path / logs.DETAIL_FILE).read_text()
+    assert f"at least {asked} more queries" in text  # LoadGen's own count, quoted
+    assert reason.startswith("early stopping not met: too few queries")
+    assert reason.endswith("run longer (--min-duration)")
+
+
+def test_early_stopping_over_the_limit_is_a_load_failure(tmp_path):
+    engine = TimedEngine(ttft_s=0.040, tpot_s=0.002, n_tokens=6)
+    try:
+        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=300, min_duration_ms=1000,
+                       min_query_count=100, ttft_ms=20, tpot_ms=100)
+    finally:
+        engine.shutdown()
+    reasons = _reasons(rec)
+    assert reasons[0] == ("early stopping not met: more than 1% of queries are over a latency limit "
+                          "(no run length passes)")
+    assert reasons[1].startswith("latency constraints not met")

@@ -159,6 +159,21 @@ def performance_section(cfg: RunConfig, record: dict[str, Any] | None) -> dict[s
     }
 
 
+_MORE_QUERIES = re.compile(r"at least (\d+) more queries")
+
+
+def _early_stopping_reason(record: dict[str, Any]) -> str:
+    """Why LoadGen's early stopping failed: a p99 over its limit (no run length passes) or a run too short
+    for the bound (LoadGen says how many more queries it would need)."""
+    if record["validity_checks"].get("perf_constraints_met") is False:
+        return "early stopping not met: more than 1% of queries are over a latency limit (no run length passes)"
+    asked = [int(m.group(1)) for text in (record.get("early_stopping") or {}).values() if isinstance(text, str)
+             for m in _MORE_QUERIES.finditer(text)]
+    more = f" (LoadGen asks for at least {max(asked):,} more)" if asked else ""
+    return (f"early stopping not met: too few queries for LoadGen's bound on the percentile{more}: "
+            "run longer (--min-duration)")
+
+
 def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, causes: dict[str, int]) -> list[str]:
     """Why a performance run is INVALID, in words, from LoadGen's own checks."""
     if record is None:
@@ -170,7 +185,7 @@ def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, causes: dict
     if checks.get("min_queries_met") is False:
         reasons.append("minimum query count not met")
     if checks.get("early_stopping_met") is False:
-        reasons.append("early stopping not met: too few queries for the percentile, or too many over the limit")
+        reasons.append(_early_stopping_reason(record))
     if checks.get("perf_constraints_met") is False:
         limits = rules.TOKEN_LATENCY_LIMITS.get(cfg.scenario)
         ttft, tpot = _ms(record["ttft_ns"].get("99.00")), _ms(record["tpot_ns"].get("99.00"))
