@@ -16,6 +16,9 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_ERROR_LINE = re.compile(r"\b(ERROR|CRITICAL)\b|\w*(Error|Exception)\b:?")
+
+
 def _root_message(exc: BaseException) -> str:
     """The innermost exception's text (vLLM wraps the worker's error)."""
     texts = []
@@ -35,7 +38,9 @@ def advice(exc: BaseException, engine_cfg: Any = None, log_text: str = "") -> st
         if m:
             values = {k: getattr(engine_cfg, k, None) if engine_cfg is not None else None
                       for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")}
-            line = next((ln for ln in haystack.splitlines() if pattern.search(ln)), "").strip()
+            hits = [ln for ln in haystack.splitlines() if pattern.search(ln)]
+            # the cause, not an INFO line that happens to match (the engine logs "KV cache" as it starts)
+            line = next((ln for ln in hits if _ERROR_LINE.search(ln)), hits[0] if hits else "").strip()
             said = f" (engine: {line[:240]})" if line else ""
             return template.format(**{k: "default" if v is None else v for k, v in values.items()}) + said
     return None

@@ -7,6 +7,7 @@ coordinator and one engine-core process per replica. These tests drive it with t
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -140,3 +141,28 @@ def test_run_py_server_with_two_replicas(tmp_path):
     assert cfg["parallelism"] == "CPU, 2 replicas sharing its cores"
     assert "| tensor x data parallel | 1 x 2 (CPU, 2 replicas sharing its cores) |" in \
         (run_dir / "report.md").read_text()
+    # the engine cores' own log lines (other processes) are in run.log, each naming its process
+    log_text = (run_dir / "run.log").read_text()
+    for core in ("EngineCore_DP0", "EngineCore_DP1"):
+        assert re.search(rf" INFO vllm\.v1\.engine\.core \({core}\): init engine .* took [\d.]+ s", log_text)
+    assert re.search(r"mlperf_vllm\.engines\.vllm_async: vLLM AsyncLLM ready in [\d.]+ s", log_text)
+    # once started, this process's vllm lines go through its own handlers again (no process name)
+    after_start = log_text.split("AsyncLLM ready in", 1)[1]
+    assert "vllm.v1.engine.core_client: [shutdown]" in after_start
+    assert "(MainProcess)" not in after_start
+
+
+def test_an_engine_core_failing_to_start_is_explained(tmp_path):
+    # The cause is raised in an engine-core process: it reaches run.log, and the console's one error line names it.
+    r = run_tool("run.py", "--model", "demo", "--data-parallel-size", "2", "--scenario", "server",
+                 "--mode", "performance", "--server-target-qps", "10", "--total-sample-count", "16",
+                 "--engine-arg", "kv_cache_memory_bytes=1000", "--results-dir", str(tmp_path))
+    assert r.returncode == 4, r.stderr[-3000:]
+    last = r.stderr.strip().splitlines()
+    error = next(line for line in last if line.startswith("error: "))
+    assert "ran out of memory for the model and its KV cache" in error
+    assert "(engine: ValueError: No available memory for the cache blocks" in error
+    assert "ERROR: EngineCore failed to start." in last  # the engine core's error, one line
+    log_text = (only_run_dir(tmp_path) / "run.log").read_text()
+    assert re.search(r"ERROR vllm\.v1\.engine\.core \(EngineCore_DP\d\): EngineCore failed to start\.", log_text)
+    assert "ValueError: No available memory for the cache blocks" in log_text

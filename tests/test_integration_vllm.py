@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -165,3 +166,15 @@ def test_interactive_uses_the_interactive_limits(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["limits"] == {"p99_ttft_ms": 500.0, "p99_tpot_ms": 30.0, "min_duration_ms": 2000}
     assert r.returncode in (0, 5)
+
+
+def test_an_engine_core_process_logs_into_run_log(tmp_path):
+    # vLLM's default (and the GPU's): the engine core in a process of its own, whose lines reach run.log too
+    r = run_tool("run.py", "--model", "demo", "--scenario", "offline", "--mode", "performance",
+                 "--total-sample-count", "8", "--min-duration", "1", "--max-new-tokens", "8",
+                 "--results-dir", str(tmp_path), env={"VLLM_ENABLE_V1_MULTIPROCESSING": "1"})
+    assert r.returncode in (0, 5), r.stderr[-3000:]
+    log_text = (only_run_dir(tmp_path) / "run.log").read_text()
+    assert re.search(r" INFO vllm\.v1\.engine\.core \(EngineCore\w*\): init engine .* took [\d.]+ s", log_text)
+    assert re.search(r"mlperf_vllm\.engines\.vllm_engine: vLLM ready in [\d.]+ s", log_text)
+    assert " INFO " not in r.stderr  # the console stays quiet

@@ -6,7 +6,8 @@ import logging
 import os
 import sys
 
-from ..secrets import RedactingFormatter, redact
+from ..logfile import ConsoleLineFormatter
+from ..secrets import redact
 
 _HANDLER_NAME = "mlperf_vllm.console"
 
@@ -32,7 +33,7 @@ def configure_console_logging(level: int = logging.WARNING) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.name = _HANDLER_NAME
     handler.setLevel(level)
-    handler.setFormatter(RedactingFormatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(ConsoleLineFormatter())
     handler.addFilter(_QuietLibraries())
     root.addHandler(handler)
     root.setLevel(logging.INFO)

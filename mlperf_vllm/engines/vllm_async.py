@@ -15,11 +15,13 @@ import asyncio
 import itertools
 import logging
 import os
+import time
 from typing import Any, Sequence
 
 from ..config import EngineConfig
 from .aio import LoopThread
 from .base import CompletionSink, GenerationRequest
+from .process_logs import EngineProcessLogs
 from .vllm_common import (
     RequestState,
     SamplingParamsFactory,
@@ -57,11 +59,16 @@ class VllmAsyncEngine:
             return AsyncLLM.from_engine_args(AsyncEngineArgs(**self.engine_args))
 
         log.info("starting vLLM AsyncLLM with %s", self.engine_args)
+        self._process_logs = EngineProcessLogs()  # the engine cores are other processes: they log into run.log too
+        started = time.monotonic()
         try:
-            self._llm = self._aio.run(start())
+            with self._process_logs.starting():
+                self._llm = self._aio.run(start())
         except BaseException:
             self._aio.stop()
+            self._process_logs.close()
             raise
+        log.info("vLLM AsyncLLM ready in %.1f s", time.monotonic() - started)
         self.max_model_len: int = self._llm.model_config.max_model_len
 
     def submit(self, requests: Sequence[GenerationRequest], sink: CompletionSink) -> None:
@@ -109,3 +116,4 @@ class VllmAsyncEngine:
             log.exception("vLLM AsyncLLM shutdown failed")
         self._llm = None  # its __del__ would shut down again at interpreter exit, when vLLM's modules are gone
         self._aio.stop()
+        self._process_logs.close()

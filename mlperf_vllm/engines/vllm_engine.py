@@ -8,14 +8,17 @@ This is the same step loop `LLM.generate` runs, so the harness costs nothing on 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import time
 from collections import deque
 from typing import Any, Sequence
 
 from ..config import EngineConfig
 from .base import CompletionSink, GenerationRequest
+from .process_logs import EngineProcessLogs
 from .vllm_common import (
     RequestState,
     SamplingParamsFactory,
@@ -48,9 +51,19 @@ class VllmEngine:
         self._rejected = request_errors()
         self.engine_args = engine_args_dict(cfg, on_gpu)
         self._owns_engine = llm_engine is None
+        self._process_logs = EngineProcessLogs()
         if llm_engine is None:
             log.info("starting vLLM with %s", self.engine_args)
-            llm_engine = LLMEngine.from_engine_args(EngineArgs(**self.engine_args))
+            # with multiprocessing (vLLM's default) the engine core is another process: it logs into run.log too
+            separate = os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING", "1") != "0"
+            started = time.monotonic()
+            try:
+                with self._process_logs.starting() if separate else contextlib.nullcontext():
+                    llm_engine = LLMEngine.from_engine_args(EngineArgs(**self.engine_args))
+            except BaseException:
+                self._process_logs.close()
+                raise
+            log.info("vLLM ready in %.1f s", time.monotonic() - started)
         self._engine = llm_engine
         self.max_model_len: int = self._engine.model_config.max_model_len
         self._inbox: deque[tuple[GenerationRequest, CompletionSink]] = deque()
@@ -98,6 +111,7 @@ class VllmEngine:
             shutdown = getattr(engine.engine_core, "shutdown", None)
             if shutdown is not None:
                 shutdown()
+        self._process_logs.close()
 
     def _add(self, request: GenerationRequest, sink: CompletionSink) -> None:
         rid = str(self._next_id)

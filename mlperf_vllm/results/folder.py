@@ -9,34 +9,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .atomic import write_text_atomic
+from ..logfile import LINE_FORMAT, LogFileHandler
 from ..secrets import RedactingFormatter
 
 TIMING_FIELDS = ("qsl_idx", "issued_ms", "ttft_ms", "latency_ms", "tpot_ms", "n_tokens", "error")
 
 
-class _RunLogHandler(logging.FileHandler):
-    """run.log; when the disk fills up it stops writing instead of printing logging's traceback per record."""
-
-    failed: OSError | None = None
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.failed is None:
-            super().emit(record)
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        import sys
-
-        exc = sys.exc_info()[1]
-        if isinstance(exc, OSError):
-            self.failed = exc  # the console still gets the run's one-line error
-            return
-        super().handleError(record)
-
-
 def attach_run_log(run_dir: Path) -> logging.Handler:
     """Send every log record (tracebacks included) to run_dir/run.log, secrets redacted."""
-    handler = _RunLogHandler(run_dir / "run.log", encoding="utf-8")
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = LogFileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(RedactingFormatter(LINE_FORMAT))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
     root.addHandler(handler)
