@@ -1,9 +1,10 @@
 """Run a plan of run.py commands on several GPUs side by side, one queue per GPU, and pack the evidence.
 
-    python benchmarks/gpu_campaign.py start PLAN.json --root DIR [--detach]
+    python benchmarks/gpu_campaign.py start PLAN.json --root DIR [--detach] [--warm-cache FILE.tar.gz ...]
     python benchmarks/gpu_campaign.py status --root DIR
     python benchmarks/gpu_campaign.py pack --root DIR --out FILE.tar.gz
     python benchmarks/gpu_campaign.py wait --root DIR --seconds 540 --out FILE.tar.gz
+    python benchmarks/gpu_campaign.py pack-cache --out OUTDIR
 
 A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]},
 "history"?: [run folders of the project, e.g. under docs/gpu-evidence/]}: the history's runs are copied
@@ -20,6 +21,10 @@ job's console output.
 or after --seconds, prints the status and the newest search and test lines of each run.log, and packs
 what there is so far into --out, so that every poll brings the evidence back (a machine given back
 between calls takes the campaign with it).
+`pack-cache` writes the compilation caches an engine start fills (vLLM's torch.compile cache and
+FlashInfer's kernels, under ~/.cache) as one .tar.gz each into OUTDIR; `start --warm-cache` unpacks
+them before the first job. On one H200 they cut an engine start from about 215 s to about 60 s; they
+change what is compiled, never how fast it runs (a cache of another vLLM release or setting is not used).
 """
 
 from __future__ import annotations
@@ -83,6 +88,40 @@ def seed_history(runs: list[str], results: Path) -> None:
         for gz in dst.rglob("*.csv.gz"):
             gz.with_suffix("").write_bytes(gzip.decompress(gz.read_bytes()))
             gz.unlink()
+
+
+CACHES = ("vllm", "flashinfer")  # the folders under ~/.cache an engine start compiles into
+
+
+def cache_home() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def pack_cache(out_dir: Path) -> None:
+    """One FILE.tar.gz per cache folder that exists, for the next machine's `start --warm-cache`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in CACHES:
+        src = cache_home() / name
+        if not src.is_dir():
+            print(f"{src}: none")
+            continue
+        out = out_dir / f"cache-{name}.tar.gz"
+        with tarfile.open(out, "w:gz") as tar:
+            tar.add(src, arcname=name)
+        print(f"{out}: {out.stat().st_size / 2**20:.1f} MiB")
+
+
+def warm_cache(files: list[Path]) -> None:
+    """Unpack `pack-cache` files into ~/.cache (a bad file stops here, before anything starts)."""
+    for path in files:
+        if not path.is_file():
+            raise SystemExit(f"--warm-cache: {path} is not a file")
+        try:
+            with tarfile.open(path, "r:gz") as tar:
+                tar.extractall(cache_home(), filter="data")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            raise SystemExit(f"--warm-cache: {path}: not a cache written by pack-cache ({exc})") from None
+        print(f"warm cache: {path.name} unpacked into {cache_home()}")
 
 
 def start(plan_path: Path, root: Path) -> None:
@@ -162,18 +201,23 @@ def wait(root: Path, seconds: float, out: Path | None) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("action", choices=["start", "status", "pack", "wait"])
+    p.add_argument("action", choices=["start", "status", "pack", "wait", "pack-cache"])
     p.add_argument("plan", nargs="?", type=Path)
-    p.add_argument("--root", type=Path, required=True)
+    p.add_argument("--root", type=Path, help="the campaign's folder (every action but pack-cache)")
     p.add_argument("--out", type=Path)
     p.add_argument("--detach", action="store_true")
     p.add_argument("--seconds", type=float, default=540.0, help="wait: the longest to wait")
+    p.add_argument("--warm-cache", type=Path, action="append", default=[],
+                   help="start: a pack-cache file to unpack into ~/.cache first (repeatable)")
     a = p.parse_args()
+    if a.root is None and a.action != "pack-cache":
+        raise SystemExit(f"{a.action} needs --root DIR")
     if a.action == "start":
         if a.plan is None or not a.plan.is_file():
             raise SystemExit(f"start needs a plan file; {a.plan} is not one")
         # the history first, in the foreground: a bad path stops here, not in the detached campaign's log
         seed_history(json.loads(a.plan.read_text()).get("history", []), a.root / "results")
+        warm_cache(a.warm_cache)
         if a.detach:
             a.root.mkdir(parents=True, exist_ok=True)
             with (a.root / "campaign.log").open("w") as log:
@@ -186,6 +230,10 @@ def main() -> int:
         show(a.root)
     elif a.action == "wait":
         wait(a.root, a.seconds, a.out)
+    elif a.action == "pack-cache":
+        if a.out is None:
+            raise SystemExit("pack-cache needs --out DIR")
+        pack_cache(a.out)
     else:
         pack(a.root, a.out)
     return 0

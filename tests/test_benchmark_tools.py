@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
@@ -154,3 +155,30 @@ def test_every_gpu_plan_is_well_formed_and_its_history_is_kept():
         assert plan["queues"] and all(job["name"] and job["args"] for jobs in plan["queues"].values() for job in jobs)
         for run in plan.get("history", []):
             assert (ROOT / run / "summary.json").is_file(), (path.name, run)
+
+
+def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
+    camp = [sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py")]
+    first, second = tmp_path / "first", tmp_path / "second"
+    compiled = first / "vllm" / "torch_compile_cache" / "1d3babf51c" / "rank_0_0" / "backbone" / "graph.py"
+    compiled.parent.mkdir(parents=True)
+    compiled.write_text("compiled\n")
+    out = tmp_path / "out"
+    r = subprocess.run([*camp, "pack-cache", "--out", str(out)],
+                       capture_output=True, text=True, cwd=ROOT, env={**os.environ, "XDG_CACHE_HOME": str(first)})
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["cache-vllm.tar.gz"]  # no FlashInfer cache on this one
+    assert "flashinfer: none" in r.stdout
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"common": [], "queues": {}}))
+    r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "camp"), "--warm-cache",
+                        str(out / "cache-vllm.tar.gz")], capture_output=True, text=True, cwd=ROOT,
+                       env={**os.environ, "XDG_CACHE_HOME": str(second)})
+    assert r.returncode == 0, r.stderr
+    assert (second / compiled.relative_to(first)).read_text() == "compiled\n"
+    for bad, why in ((tmp_path / "missing.tar.gz", "is not a file"), (plan, "not a cache written by pack-cache")):
+        r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "again"), "--detach",
+                            "--warm-cache", str(bad)], capture_output=True, text=True, cwd=ROOT,
+                           env={**os.environ, "XDG_CACHE_HOME": str(second)})
+        assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr
+        assert not (tmp_path / "again" / "campaign.log").exists()  # nothing started
