@@ -21,10 +21,12 @@ job's console output.
 or after --seconds, prints the status and the newest search and test lines of each run.log, and packs
 what there is so far into --out, so that every poll brings the evidence back (a machine given back
 between calls takes the campaign with it).
-`pack-cache` writes the compilation caches an engine start fills (vLLM's torch.compile cache and
-FlashInfer's kernels, under ~/.cache) as one .tar.gz each into OUTDIR; `start --warm-cache` unpacks
-them before the first job. On one H200 they cut an engine start from about 215 s to about 60 s; they
-change what is compiled, never how fast it runs (a cache of another vLLM release or setting is not used).
+`pack-cache` writes the compilation caches an engine start fills (vLLM's torch.compile cache,
+FlashInfer's kernels, the CUDA driver's PTX JIT cache) as one .tar.gz each into OUTDIR; `start
+--warm-cache` unpacks them where they came from before the first job. On an H200 a second engine start
+on the machine that had compiled took 57 s instead of 215 s (BENCHMARKS.md says how much of that a
+carried cache keeps). A cache changes what is compiled, never how fast it runs; one of another vLLM
+release or setting is not used.
 """
 
 from __future__ import annotations
@@ -90,38 +92,43 @@ def seed_history(runs: list[str], results: Path) -> None:
             gz.unlink()
 
 
-CACHES = ("vllm", "flashinfer")  # the folders under ~/.cache an engine start compiles into
-
-
-def cache_home() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def cache_dirs() -> dict[str, Path]:
+    """Where an engine start compiles into: vLLM's torch.compile cache, FlashInfer's kernels, CUDA's PTX JIT."""
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return {"vllm": Path(os.environ.get("VLLM_CACHE_ROOT") or home / "vllm"),
+            "flashinfer": home / "flashinfer",
+            "cuda": Path(os.environ.get("CUDA_CACHE_PATH") or Path.home() / ".nv" / "ComputeCache")}
 
 
 def pack_cache(out_dir: Path) -> None:
-    """One FILE.tar.gz per cache folder that exists, for the next machine's `start --warm-cache`."""
+    """One cache-NAME.tar.gz per cache folder that exists, for the next machine's `start --warm-cache`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in CACHES:
-        src = cache_home() / name
+    for name, src in cache_dirs().items():
         if not src.is_dir():
-            print(f"{src}: none")
+            print(f"{name}: none ({src})")
             continue
         out = out_dir / f"cache-{name}.tar.gz"
         with tarfile.open(out, "w:gz") as tar:
-            tar.add(src, arcname=name)
+            tar.add(src, arcname=".")
         print(f"{out}: {out.stat().st_size / 2**20:.1f} MiB")
 
 
 def warm_cache(files: list[Path]) -> None:
-    """Unpack `pack-cache` files into ~/.cache (a bad file stops here, before anything starts)."""
+    """Unpack `pack-cache` files where they came from (a bad file stops here, before anything starts)."""
+    dirs = cache_dirs()
     for path in files:
+        name = path.name.removeprefix("cache-").removesuffix(".tar.gz")
         if not path.is_file():
             raise SystemExit(f"--warm-cache: {path} is not a file")
+        if name not in dirs:
+            raise SystemExit(f"--warm-cache: {path.name} is not a pack-cache file (cache-{{{','.join(dirs)}}}.tar.gz)")
         try:
+            dirs[name].mkdir(parents=True, exist_ok=True)
             with tarfile.open(path, "r:gz") as tar:
-                tar.extractall(cache_home(), filter="data")
+                tar.extractall(dirs[name], filter="data")
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise SystemExit(f"--warm-cache: {path}: not a cache written by pack-cache ({exc})") from None
-        print(f"warm cache: {path.name} unpacked into {cache_home()}")
+        print(f"warm cache: {path.name} unpacked into {dirs[name]}")
 
 
 def start(plan_path: Path, root: Path) -> None:

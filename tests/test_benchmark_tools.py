@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 from mlperf_vllm.results.folder import TIMING_FIELDS, write_timings_csv
 
@@ -159,26 +160,35 @@ def test_every_gpu_plan_is_well_formed_and_its_history_is_kept():
 
 def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
     camp = [sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py")]
-    first, second = tmp_path / "first", tmp_path / "second"
-    compiled = first / "vllm" / "torch_compile_cache" / "1d3babf51c" / "rank_0_0" / "backbone" / "graph.py"
-    compiled.parent.mkdir(parents=True)
-    compiled.write_text("compiled\n")
+
+    def machine(name: str) -> dict[str, str]:
+        return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / name / "cache"),
+                "CUDA_CACHE_PATH": str(tmp_path / name / "nv"), "VLLM_CACHE_ROOT": ""}
+
+    compiled = Path("vllm") / "torch_compile_cache" / "1d3babf51c" / "rank_0_0" / "backbone" / "graph.py"
+    (tmp_path / "first" / "cache" / compiled).parent.mkdir(parents=True)
+    (tmp_path / "first" / "cache" / compiled).write_text("compiled\n")
+    (tmp_path / "first" / "nv").mkdir()
+    (tmp_path / "first" / "nv" / "index").write_text("ptx\n")
     out = tmp_path / "out"
-    r = subprocess.run([*camp, "pack-cache", "--out", str(out)],
-                       capture_output=True, text=True, cwd=ROOT, env={**os.environ, "XDG_CACHE_HOME": str(first)})
+    r = subprocess.run([*camp, "pack-cache", "--out", str(out)], capture_output=True, text=True, cwd=ROOT,
+                       env=machine("first"))
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["cache-vllm.tar.gz"]  # no FlashInfer cache on this one
-    assert "flashinfer: none" in r.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["cache-cuda.tar.gz", "cache-vllm.tar.gz"]
+    assert "flashinfer: none" in r.stdout  # none on this machine
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"common": [], "queues": {}}))
-    r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "camp"), "--warm-cache",
-                        str(out / "cache-vllm.tar.gz")], capture_output=True, text=True, cwd=ROOT,
-                       env={**os.environ, "XDG_CACHE_HOME": str(second)})
+    r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "camp"),
+                        "--warm-cache", str(out / "cache-vllm.tar.gz"), "--warm-cache", str(out / "cache-cuda.tar.gz")],
+                       capture_output=True, text=True, cwd=ROOT, env=machine("second"))
     assert r.returncode == 0, r.stderr
-    assert (second / compiled.relative_to(first)).read_text() == "compiled\n"
-    for bad, why in ((tmp_path / "missing.tar.gz", "is not a file"), (plan, "not a cache written by pack-cache")):
+    assert (tmp_path / "second" / "cache" / compiled).read_text() == "compiled\n"
+    assert (tmp_path / "second" / "nv" / "index").read_text() == "ptx\n"
+    broken = tmp_path / "cache-vllm.tar.gz"
+    broken.write_text("not a tar")
+    for bad, why in ((tmp_path / "cache-vllm-missing.tar.gz", "is not a file"), (plan, "is not a pack-cache file"),
+                     (broken, "not a cache written by pack-cache")):
         r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "again"), "--detach",
-                            "--warm-cache", str(bad)], capture_output=True, text=True, cwd=ROOT,
-                           env={**os.environ, "XDG_CACHE_HOME": str(second)})
-        assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr
+                            "--warm-cache", str(bad)], capture_output=True, text=True, cwd=ROOT, env=machine("second"))
+        assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert not (tmp_path / "again" / "campaign.log").exists()  # nothing started
