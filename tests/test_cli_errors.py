@@ -212,3 +212,28 @@ def test_preset_fills_only_what_was_not_given():
     e = run_args.parse(["--model", "m", "--preset", "h200-fp8", "--max-num-seqs", "256", "--precision", "bf16"])[0].engine
     assert e.max_num_seqs == 256 and e.max_num_batched_tokens == 8192
     assert e.quantization is None and e.dtype == "bfloat16"  # --precision bf16 was given: it wins
+
+
+def test_the_h200_preset_sizes_offline_for_mlperfs_duration():
+    from mlperf_vllm import rules
+    from mlperf_vllm.cli import run_args
+    from mlperf_vllm.config import QpsPolicy, Scenario
+
+    cfg = run_args.parse(["--model", "m", "--preset", "h200-fp8", "--scenario", "offline"])[0]
+    assert (cfg.target_qps, cfg.qps_policy) == (60.0, QpsPolicy.FIXED)
+    # 1.1 x 600 s x 60/s, padded to whole passes (equal issue): 3 passes, ~650 s at the H200's 61.7 samples/s
+    samples = rules.performance_queries(Scenario.OFFLINE, cfg.target_qps, 600_000, 13_368, 13_368, True)
+    assert samples == 40_104 and 600 < samples / 61.7 < 660
+    assert run_args.parse(["--model", "m", "--preset", "h200-fp8", "--offline-expected-qps", "50"])[0].target_qps == 50
+    server = run_args.parse(["--model", "m", "--preset", "h200-fp8", "--scenario", "server", "--server-target-qps", "56"])
+    assert server[0].target_qps == 56
+
+
+def test_a_user_conf_keeps_its_own_offline_rate_under_a_preset(tmp_path):
+    from mlperf_vllm.cli import run_args
+
+    conf = tmp_path / "user.conf"
+    conf.write_text("llama3_1-8b.Offline.target_qps = 62\n")
+    cfg = run_args.parse(["--model", "m", "--preset", "h200-fp8", "--user-conf", str(conf)])[0]
+    assert cfg.user_conf == conf and cfg.target_qps is None
+    assert cfg.engine.max_num_batched_tokens == 8192  # the preset's engine settings still apply
