@@ -168,7 +168,7 @@ def pack(root: Path, out: Path) -> None:
 
 
 WAIT_LINES = ("probe ", "settle", "confirmation", "test done", "garbage collection", "run failed", "interrupted",
-              "test issues", "mlperf_vllm.progress")
+              "ready in", "test issues", "mlperf_vllm.progress")
 SCHEDULE = re.compile(r"^(\S+ \S+?)(?:,\d+)? .*the performance test issues .*about ([\d,]+) s at ")
 
 
