@@ -24,8 +24,9 @@ PRESETS: dict[str, dict[Scenario, dict[str, Any]]] = {
         Scenario.OFFLINE: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512,
                            "offline_expected_qps": 60.0},
         Scenario.SERVER: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
-        # async scheduling overlaps the CPU's scheduling with the GPU's step: 48 QPS VALID (p99 TPOT 26.5 ms)
-        # where the same settings without it failed at 44.5 (31.0 ms); Offline and Server gained nothing.
+        # async scheduling overlaps the CPU's scheduling with the GPU's step: in 4-5 minute runs 48 QPS VALID
+        # (p99 TPOT 26.5 ms) where the same settings without it failed at 44.5 (31.0 ms); Offline and Server
+        # gained nothing. At MLPerf's 600 s this holds 40 QPS (27.75 ms); 42 is INVALID.
         Scenario.INTERACTIVE: {**_H200_COMMON, "max_num_batched_tokens": 2048, "max_num_seqs": 256,
                                "engine_args": {"async_scheduling": True}},
         Scenario.SINGLESTREAM: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},

@@ -7,9 +7,9 @@ vLLM configures logging in every process it starts from two variables, VLLM_CONF
 VLLM_LOGGING_CONFIG_PATH (read when the process imports vllm, and by newer versions into the engine's
 config). `EngineProcessLogs.starting` sets them while the engine starts, pointing at a dictConfig that
 sends the `vllm` logger to the same files as this process's root logger, each line naming its process,
-secrets redacted, and its errors to stderr, one line each, like this process's console. vLLM applies that configuration
-to this process's `vllm` logger too; it is put back as it was, so that its records keep going to the
-root logger's handlers (and a later run's run.log), not to the files of this one.
+secrets redacted, and its errors to stderr one line each, like this process's console. vLLM applies
+that configuration to this process's `vllm` logger too; it is put back as it was, so that its records
+keep going to the root logger's handlers (and a later run's run.log), not to the files of this one.
 """
 
 from __future__ import annotations
