@@ -15,6 +15,8 @@ from typing import Any
 
 from .config import Scenario
 
+LOADGEN_SETTINGS = {"offline_expected_qps"}  # preset values that a --user-conf holds instead
+
 _H200_COMMON: dict[str, Any] = {"precision": "fp8", "gpu_memory_utilization": 0.92}
 
 PRESETS: dict[str, dict[Scenario, dict[str, Any]]] = {

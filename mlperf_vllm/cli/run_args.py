@@ -326,9 +326,6 @@ def _target_qps(a: argparse.Namespace) -> tuple[float | None, QpsPolicy]:
     return q, QpsPolicy.FIXED
 
 
-_USER_CONF_KEYS = {"offline_expected_qps"}  # preset values that are LoadGen settings, which a --user-conf holds
-
-
 def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: Sequence[str],
                   scenario: Scenario) -> None:
     """Fill the preset's values for this scenario into every flag (and --engine-arg key) not given."""
@@ -339,7 +336,7 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
         if key not in own_keys:
             a.engine_arg.append(f"{key}={json.dumps(value)}")
     for key, value in values.items():
-        if key in _USER_CONF_KEYS and a.user_conf is not None:
+        if key in presets.LOADGEN_SETTINGS and a.user_conf is not None:
             continue  # a --user-conf is used as is: it sets the rate itself
         if key not in given:
             setattr(a, key, value)
