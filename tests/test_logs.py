@@ -45,14 +45,17 @@ def test_offline_valid(tmp_path):
     assert rec["loadgen_version"].startswith("6.0.17")
 
 
-def test_server_invalid_because_of_ttft(tmp_path):
-    # A 40 ms TTFT against a 20 ms limit: LoadGen must call it INVALID on performance constraints.
-    engine = TimedEngine(ttft_s=0.040, tpot_s=0.002, n_tokens=6)
+def _timed_server(tmp_path, engine: TimedEngine, **settings) -> dict:
     try:
-        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=300, min_duration_ms=1000,
-                       min_query_count=100, ttft_ms=20, tpot_ms=100)
+        return h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, **settings)[1]
     finally:
         engine.shutdown()
+
+
+def test_server_invalid_because_of_ttft(tmp_path):
+    # A 40 ms TTFT against a 20 ms limit: LoadGen must call it INVALID on performance constraints.
+    rec = _timed_server(tmp_path, TimedEngine(ttft_s=0.040, tpot_s=0.002, n_tokens=6), qps=300,
+                        min_duration_ms=1000, min_query_count=100, ttft_ms=20, tpot_ms=100)
     text = (tmp_path / logs.SUMMARY_FILE).read_text()
     assert rec["result_validity"] == _summary_value(text, "Result is") == "INVALID"
     assert rec["validity_checks"]["perf_constraints_met"] is False
@@ -70,6 +73,11 @@ def test_server_invalid_because_of_ttft(tmp_path):
     assert rec["ttft_ns"]["99.00"] > 20e6
     assert rec["headline"]["name"] == "completed_tokens_per_s"
     assert rec["settings"]["requested_server_ttft_latency"] == 20_000_000
+    # early stopping fails too, and the verdict says why: the p99 itself is over, not the run too short
+    reasons = _reasons(rec)
+    assert reasons[0] == ("early stopping not met: more than 1% of queries are over a latency limit "
+                          "(no run length passes)")
+    assert reasons[1].startswith("latency constraints not met")
 
 
 def test_singlestream(tmp_path):
@@ -123,12 +131,8 @@ def _reasons(record: dict) -> list[str]:
 
 def test_early_stopping_too_few_queries_is_told_apart(tmp_path):
     # Every query well inside both limits, but 120 of them: fewer than LoadGen's early stopping needs at p99.
-    engine = TimedEngine(ttft_s=0.002, tpot_s=0.001, n_tokens=5)
-    try:
-        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=400, min_duration_ms=300,
-                       min_query_count=120, ttft_ms=2000, tpot_ms=200)
-    finally:
-        engine.shutdown()
+    rec = _timed_server(tmp_path, TimedEngine(ttft_s=0.002, tpot_s=0.001, n_tokens=5), qps=400,
+                        min_duration_ms=300, min_query_count=120, ttft_ms=2000, tpot_ms=200)
     assert rec["validity_checks"]["early_stopping_met"] is False and rec["validity_checks"]["perf_constraints_met"]
     [reason] = _reasons(rec)
     asked = int(re.search(r"at least ([\d,]+) more", reason).group(1).replace(",", ""))
@@ -137,15 +141,3 @@ def test_early_stopping_too_few_queries_is_told_apart(tmp_path):
     assert reason.startswith("early stopping not met: too few queries")
     assert reason.endswith("run longer (--min-duration)")
 
-
-def test_early_stopping_over_the_limit_is_a_load_failure(tmp_path):
-    engine = TimedEngine(ttft_s=0.040, tpot_s=0.002, n_tokens=6)
-    try:
-        _, rec = h.run(engine, "Server", Mode.PERFORMANCE, tmp_path, qps=300, min_duration_ms=1000,
-                       min_query_count=100, ttft_ms=20, tpot_ms=100)
-    finally:
-        engine.shutdown()
-    reasons = _reasons(rec)
-    assert reasons[0] == ("early stopping not met: more than 1% of queries are over a latency limit "
-                          "(no run length passes)")
-    assert reasons[1].startswith("latency constraints not met")
