@@ -163,3 +163,24 @@ def test_a_full_run_in_the_history_lowers_the_long_probes_aim_by_what_their_wind
         assert aimed.settled_qps / free.settled_qps == pytest.approx(0.8 ** qs.TPOT_QPS_ELASTICITY, abs=0.05)
         assert "windows of" in aimed.settle_why and "20% under the p99 of the full run 20261202-082437" in aimed.settle_why
         assert "full run" not in free.settle_why
+
+
+def test_long_probes_fill_the_search_budget_as_they_last(monkeypatch):
+    # The first long probe needs room for its drain bound (twice its length); the next ones for as long
+    # as the last one took: on the H200 a 140 s probe at the top of the bracket lasts about 150 s.
+    runner = SimRunner(1)
+    base = search.run_search(runner, 2.0, None)
+    seconds = qst.settle_seconds(runner.p90_latency_ms[base.best_qps], runner.cfg.search_probe_s)
+    now = [270.0]  # the short probes took 4.5 minutes
+    monkeypatch.setattr(search, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    runner.started = 0.0
+    runner.cfg.search_budget_min = (now[0] + 2 * (seconds + 10.0) + 1.0) / 60  # room for two, as they last
+    probe = runner.probe
+
+    def timed(*args, **kwargs):
+        now[0] += seconds + 10.0
+        return probe(*args, **kwargs)
+
+    runner.probe = timed
+    result = search.settle(runner, base)
+    assert len(result.settle_probes) == 2

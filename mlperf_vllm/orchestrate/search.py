@@ -246,13 +246,21 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
                  "under the run's; long probes are judged against %.3g ms instead of %.3g ms", ref.run_id,
                  ref.windows, seconds, 100 * ref.shortfall, tpot_limit_ms, limits.tpot_ms)
 
+    took: list[float] = []  # how long each long probe lasted, its drain and idle wait included
+
     def time_left() -> bool:
-        spent = time.monotonic() - (runner.started or time.monotonic())
-        return spent + 2 * seconds <= cfg.search_budget_min * 60
+        # The next long probe lasts as long as the longest so far; before the first, its duration and a
+        # drain as long (the bound after which an overloaded probe's backlog is cancelled).
+        spent = 0.0 if runner.started is None else time.monotonic() - runner.started
+        return spent + (max(took) if took else 2 * seconds) <= cfg.search_budget_min * 60
 
     def probe(q: float) -> qs.ProbeResult:
-        return runner.probe(next(n), q, seconds, longest=True, headroom=SETTLE_TARGET, ramp_ms=ramp_ms, kind="settle",
-                            tpot_limit_ms=tpot_limit_ms)
+        t0 = time.monotonic()
+        try:
+            return runner.probe(next(n), q, seconds, longest=True, headroom=SETTLE_TARGET, ramp_ms=ramp_ms,
+                                kind="settle", tpot_limit_ms=tpot_limit_ms)
+        finally:
+            took.append(time.monotonic() - t0)
 
     log.info("settle: long probes of %.0f s from %.4g QPS (judged after a %.0f s ramp, within %.0f%% of the "
              "limits)", seconds, result.best_qps, ramp_ms / 1000, 100 * SETTLE_TARGET)
