@@ -32,6 +32,7 @@ release or setting is not used.
 from __future__ import annotations
 
 import argparse
+import getpass
 import gzip
 import json
 import os
@@ -40,6 +41,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -93,11 +95,15 @@ def seed_history(runs: list[str], results: Path) -> None:
 
 
 def cache_dirs() -> dict[str, Path]:
-    """Where an engine start compiles into: vLLM's torch.compile cache, FlashInfer's kernels, CUDA's PTX JIT."""
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return {"vllm": Path(os.environ.get("VLLM_CACHE_ROOT") or home / "vllm"),
+    """Where an engine start compiles into: vLLM's torch.compile cache, FlashInfer's kernels, CUDA's PTX JIT,
+    Triton's kernels and TorchInductor's own cache (each where its environment variable puts it)."""
+    env = os.environ.get
+    home = Path(env("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return {"vllm": Path(env("VLLM_CACHE_ROOT") or home / "vllm"),
             "flashinfer": home / "flashinfer",
-            "cuda": Path(os.environ.get("CUDA_CACHE_PATH") or Path.home() / ".nv" / "ComputeCache")}
+            "cuda": Path(env("CUDA_CACHE_PATH") or Path.home() / ".nv" / "ComputeCache"),
+            "triton": Path(env("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache"),
+            "inductor": Path(env("TORCHINDUCTOR_CACHE_DIR") or Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}")}
 
 
 def pack_cache(out_dir: Path) -> None:

@@ -163,7 +163,8 @@ def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
 
     def machine(name: str) -> dict[str, str]:
         return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / name / "cache"),
-                "CUDA_CACHE_PATH": str(tmp_path / name / "nv"), "VLLM_CACHE_ROOT": ""}
+                "CUDA_CACHE_PATH": str(tmp_path / name / "nv"), "VLLM_CACHE_ROOT": "",
+                "TRITON_CACHE_DIR": str(tmp_path / name / "triton"), "TORCHINDUCTOR_CACHE_DIR": str(tmp_path / name / "ind")}
 
     compiled = Path("vllm") / "torch_compile_cache" / "1d3babf51c" / "rank_0_0" / "backbone" / "graph.py"
     (tmp_path / "first" / "cache" / compiled).parent.mkdir(parents=True)
@@ -175,7 +176,7 @@ def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
                        env=machine("first"))
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["cache-cuda.tar.gz", "cache-vllm.tar.gz"]
-    assert "flashinfer: none" in r.stdout  # none on this machine
+    assert "flashinfer: none" in r.stdout and "triton: none" in r.stdout  # none on this machine
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"common": [], "queues": {}}))
     r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "camp"),
