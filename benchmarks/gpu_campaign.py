@@ -119,6 +119,23 @@ def pack_cache(out_dir: Path) -> None:
         print(f"{out}: {out.stat().st_size / 2**20:.1f} MiB")
 
 
+def _inside_folder(members: list[tarfile.TarInfo], name: str) -> list[tarfile.TarInfo]:
+    """The members as the cache folder's contents: a tar of the folder itself (every member under
+    `name/`, as `tar -C ~/.cache -czf cache-vllm.tar.gz vllm` writes) loses that first component, or it
+    would land one level too deep, where the engine never looks."""
+    parts = [m.name.removeprefix("./").split("/", 1) for m in members]
+    if not all(p[0] in (name, "") for p in parts) or not any(p[0] == name for p in parts):
+        return members
+    kept = []
+    for m, p in zip(members, parts):
+        if len(p) == 2 and p[1]:
+            m.name = p[1]
+            if m.islnk():  # a hard link names its target by its path in the tar
+                m.linkname = m.linkname.removeprefix("./").removeprefix(f"{name}/")
+            kept.append(m)
+    return kept
+
+
 def warm_cache(files: list[Path]) -> None:
     """Unpack `pack-cache` files where they came from (a bad file stops here, before anything starts)."""
     dirs = cache_dirs()
@@ -131,7 +148,8 @@ def warm_cache(files: list[Path]) -> None:
         try:
             dirs[name].mkdir(parents=True, exist_ok=True)
             with tarfile.open(path, "r:gz") as tar:
-                tar.extractall(dirs[name], filter="data")
+                members = _inside_folder(tar.getmembers(), name)
+                tar.extractall(dirs[name], members=members, filter="data")
         except (tarfile.TarError, OSError, EOFError) as exc:
             raise SystemExit(f"--warm-cache: {path}: not a cache written by pack-cache ({exc})") from None
         print(f"warm cache: {path.name} unpacked into {dirs[name]}")

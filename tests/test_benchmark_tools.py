@@ -185,6 +185,15 @@ def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "second" / "cache" / compiled).read_text() == "compiled\n"
     assert (tmp_path / "second" / "nv" / "index").read_text() == "ptx\n"
+    # A tar of the folder itself (`tar -C ~/.cache -czf cache-vllm.tar.gz vllm`) lands where the engine looks.
+    by_hand = tmp_path / "hand" / "cache-vllm.tar.gz"
+    by_hand.parent.mkdir()
+    subprocess.run(["tar", "-C", str(tmp_path / "first" / "cache"), "-czf", str(by_hand), "vllm"], check=True)
+    r = subprocess.run([*camp, "start", str(plan), "--root", str(tmp_path / "camp3"), "--warm-cache", str(by_hand)],
+                       capture_output=True, text=True, cwd=ROOT, env=machine("third"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "third" / "cache" / compiled).read_text() == "compiled\n"
+    assert not (tmp_path / "third" / "cache" / "vllm" / "vllm").exists()
     broken = tmp_path / "cache-vllm.tar.gz"
     broken.write_text("not a tar")
     for bad, why in ((tmp_path / "cache-vllm-missing.tar.gz", "is not a file"), (plan, "is not a pack-cache file"),
