@@ -138,6 +138,8 @@ def test_settled_searches_confirm_first_time_where_short_probes_alone_overshoot(
         result = search.settle(runner, search.run_search(runner, 2.0, None))
         assert result.settle_probes and result.settled_qps is not None
         assert result.settled_qps < result.lowest_failing_qps
+        # the short probes stop at a 5% bracket: the long probes pick the rate inside it
+        assert (result.lowest_failing_qps - result.best_qps) / result.lowest_failing_qps <= search.BRACKET_TOLERANCE
         bisection_valid += se.full_run_valid(result.best_qps, 30_000 + seed)[0]
         settled_valid += se.full_run_valid(result.settled_qps, 30_000 + seed)[0]
         ratios.append(result.settled_qps / fixed)
