@@ -103,7 +103,8 @@ def cache_dirs() -> dict[str, Path]:
             "flashinfer": home / "flashinfer",
             "cuda": Path(env("CUDA_CACHE_PATH") or Path.home() / ".nv" / "ComputeCache"),
             "triton": Path(env("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache"),
-            "inductor": Path(env("TORCHINDUCTOR_CACHE_DIR") or Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}")}
+            "inductor": Path(env("TORCHINDUCTOR_CACHE_DIR")
+                             or Path(tempfile.gettempdir()) / f"torchinductor_{getpass.getuser()}")}
 
 
 def pack_cache(out_dir: Path) -> None:

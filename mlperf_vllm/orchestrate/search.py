@@ -202,9 +202,10 @@ class LoadGenRunner:
 
 
 def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None) -> qs.SearchResult:
-    """Probe until the bracket is within BRACKET_TOLERANCE (or --search-tolerance, if wider); each probe lasts long enough for its own latency,
-    sized only from probes within the limits (an overloaded probe's latency measures its backlog), and a
-    probe whose verdict is not final is repeated longer, up to MAX_PROBE_S."""
+    """Probe until the bracket is within BRACKET_TOLERANCE (or --search-tolerance, if wider); each probe
+    lasts long enough for its own latency, sized only from probes within the limits (an overloaded
+    probe's latency measures its backlog), and a probe whose verdict is not final is repeated longer,
+    up to MAX_PROBE_S."""
     cfg = runner.cfg
     state = {"n": 0, "seconds": cfg.search_probe_s}
 
