@@ -6,12 +6,13 @@
     python benchmarks/gpu_campaign.py wait --root DIR --seconds 540 --out FILE.tar.gz
     python benchmarks/gpu_campaign.py pack-cache --out OUTDIR
 
-A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?}, ...]},
+A plan is {"common": [flags for every job], "queues": {"<gpu>": [{"name", "args", "after"?, "env"?}, ...]},
 "history"?: [run folders of the project, e.g. under docs/gpu-evidence/]}: the history's runs are copied
 into the results directory first (compressed timings unpacked), so that a search finds the full run of
 the same engine whose timings say what its long probes miss.
 Each job is `python run.py <common> <args> --results-dir DIR/results`, with CUDA_VISIBLE_DEVICES set to
-its queue's GPU; all jobs share one results directory, so a Server search finds the Offline run of
+its queue's GPU and the job's "env" (e.g. {"VLLM_USE_FLASHINFER_SAMPLER": "0"}) added to the
+environment; all jobs share one results directory, so a Server search finds the Offline run of
 another queue as its ceiling ("after": wait until that job has ended). `--detach` starts the campaign
 in a new session and returns at once, so that it outlives the command that started it.
 `pack` keeps what a reader needs to check a figure: every summary.json, LoadGen summary, user.conf,
@@ -22,8 +23,9 @@ or after --seconds, prints the status and the newest search and test lines of ea
 what there is so far into --out, so that every poll brings the evidence back (a machine given back
 between calls takes the campaign with it).
 `pack-cache` writes the compilation caches an engine start fills (vLLM's torch.compile cache,
-FlashInfer's kernels, the CUDA driver's PTX JIT cache) as one .tar.gz each into OUTDIR; `start
---warm-cache` unpacks them where they came from before the first job. On an H200 a second engine start
+FlashInfer's kernels, the CUDA driver's PTX JIT cache, Triton's and TorchInductor's caches) as one
+.tar.gz each into OUTDIR; `start --warm-cache` unpacks them where they came from before the first job
+(a tar of the folder itself, `tar -C ~/.cache -czf cache-vllm.tar.gz vllm`, is taken as its contents). On an H200 a second engine start
 on the machine that had compiled took 57 s instead of 215 s (BENCHMARKS.md says how much of that a
 carried cache keeps). A cache changes what is compiled, never how fast it runs; one of another vLLM
 release or setting is not used.
@@ -68,7 +70,7 @@ def _run_queue(gpu: str, jobs: list[dict], common: list[str], root: Path, status
         if job.get("after"):
             done[job["after"]].wait()
         cmd = [sys.executable, str(ROOT / "run.py"), *common, *job["args"], "--results-dir", str(root / "results")]
-        env = dict(os.environ, CUDA_VISIBLE_DEVICES=gpu, PYTHONUNBUFFERED="1")
+        env = {**os.environ, **job.get("env", {}), "CUDA_VISIBLE_DEVICES": gpu, "PYTHONUNBUFFERED": "1"}
         t0 = time.time()
         status[name] = {"gpu": gpu, "cmd": cmd[1:], "started": t0, "rc": None}
         _write_status(root, status, lock)
@@ -158,6 +160,12 @@ def warm_cache(files: list[Path]) -> None:
 
 def start(plan_path: Path, root: Path) -> None:
     plan = json.loads(plan_path.read_text())
+    for jobs in plan["queues"].values():
+        for job in jobs:
+            env = job.get("env", {})
+            if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+                raise SystemExit(f"plan: job {job.get('name')!r}: \"env\" must map names to strings, e.g. "
+                                 '{"VLLM_USE_FLASHINFER_SAMPLER": "0"}')
     (root / "logs").mkdir(parents=True, exist_ok=True)
     seed_history(plan.get("history", []), root / "results")
     (root / "plan.json").write_text(json.dumps(plan, indent=2))

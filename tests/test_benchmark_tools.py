@@ -202,3 +202,31 @@ def test_compilation_caches_travel_from_one_machine_to_the_next(tmp_path):
                             "--warm-cache", str(bad)], capture_output=True, text=True, cwd=ROOT, env=machine("second"))
         assert r.returncode == 1 and why in r.stderr and "Traceback" not in r.stderr, r.stderr
         assert not (tmp_path / "again" / "campaign.log").exists()  # nothing started
+
+
+def test_a_plan_job_runs_with_its_own_environment(tmp_path, monkeypatch):
+    import importlib.util
+    import threading
+    import types
+
+    spec = importlib.util.spec_from_file_location("gpu_campaign", ROOT / "benchmarks" / "gpu_campaign.py")
+    camp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(camp)
+    seen = {}
+
+    def fake_run(cmd, env, **kwargs):
+        seen.update(env)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(camp, "subprocess", types.SimpleNamespace(run=fake_run, STDOUT=subprocess.STDOUT))
+    (tmp_path / "logs").mkdir()
+    job = {"name": "a", "args": [], "env": {"VLLM_USE_FLASHINFER_SAMPLER": "0", "CUDA_VISIBLE_DEVICES": "7"}}
+    camp._run_queue("1", [job], [], tmp_path, {}, threading.Lock(), {"a": threading.Event()})
+    assert seen["VLLM_USE_FLASHINFER_SAMPLER"] == "0" and seen["CUDA_VISIBLE_DEVICES"] == "1"  # the queue's GPU wins
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"common": [], "queues": {"0": [{"name": "a", "args": [], "env": {"X": 0}}]}}))
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_campaign.py"), "start", str(plan),
+                        "--root", str(tmp_path / "camp")], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and '"env" must map names to strings' in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "camp").exists()  # nothing started
