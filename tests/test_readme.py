@@ -69,20 +69,3 @@ def test_the_architecture_section_names_every_module_and_package():
     for name in re.findall(r"`([a-z_]+\.py)`", section):  # every module it names exists
         assert list(pkg.rglob(name)) or (ROOT / name).is_file(), name
 
-
-def test_benchmarks_headlines_are_backed_by_valid_loadgen_summaries():
-    """A `Headline` line is a VALID LoadGen summary of a run at MLPerf's duration (min_duration >= 600 s)."""
-    text = (ROOT / "BENCHMARKS.md").read_text()
-    backed: dict[str, set[str]] = {}
-    for path in (ROOT / "docs" / "gpu-evidence").rglob("*summary*.txt"):
-        summary = path.read_text(errors="replace")
-        duration = re.search(r"^min_duration \(ms\)\s*:\s*([0-9]+)", summary, re.M)
-        if "Result is : VALID" in summary and duration and int(duration.group(1)) >= 600_000:
-            scenario = re.search(r"^Scenario\s*:\s*(\w+)", summary, re.M).group(1)
-            backed.setdefault(scenario, set()).update(
-                re.findall(r"^(?:Completed )?[Tt]okens per second\s*:\s*([0-9.]+)$", summary, re.M))
-    for scenario, value in re.findall(r"^Headline 1xH200 (\w+): ([0-9.]+) tokens/s$", text, re.M):
-        loadgen = "Server" if scenario == "Interactive" else scenario  # LoadGen calls Interactive Server
-        assert value in backed.get(loadgen, set()), (scenario, value)
-    assert "Headline 1xH200" not in re.sub(r"^Headline 1xH200 \w+: [0-9.]+ tokens/s$", "", text, flags=re.M)
-
