@@ -49,7 +49,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md", "sut_timings.csv"}
+KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md", "sut_timings.csv",
+        "machine.csv"}
 
 
 def _status_path(root: Path) -> Path:

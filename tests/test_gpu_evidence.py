@@ -126,7 +126,8 @@ def _summary(folder: Path, rel: str, scenario: str, valid: bool, qps: float, tok
     loadgen_scenario = "Server" if scenario == "Interactive" else scenario
     ttft = INTERACTIVE_TTFT_NS if scenario == "Interactive" else 2_000_000_000
     metric = "Tokens per second" if scenario == "Offline" else "Completed tokens per second"
-    path.write_text(f"Scenario : {loadgen_scenario}\n{metric}: {tokens}\nResult is : {'VALID' if valid else 'INVALID'}\n"
+    verdict = "VALID" if valid else "INVALID"
+    path.write_text(f"Scenario : {loadgen_scenario}\n{metric}: {tokens}\nResult is : {verdict}\n"
                     f"target_qps : {qps:g}\nttft_latency (ns): {ttft}\nmin_duration (ms): {duration_ms}\n")
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mlperf_vllm.mlperf import logs
+from mlperf_vllm.results import timeline
 
 from .conftest import only_run_dir, run_python, run_tool
 
@@ -126,6 +127,11 @@ def test_server_valid_with_overlapping_queries_and_auto_qps(offline_run):
     assert perf["throughput"]["completed_tokens_per_s"] > 0 and perf["ttft_ns"]["99.00"] > 0
     timings = (run_dir / "Performance" / "sut_timings.csv").read_text().splitlines()
     assert len(timings) - 1 == perf["query_count"]
+    machine = timeline.read_machine(run_dir / "Performance" / timeline.MACHINE_FILE)  # a reading a second
+    test = next(t for t in summary["tests"] if t["log_dir"] == "Performance")
+    assert len(machine) >= 3 and test["machine"]["samples"] == len(machine)
+    assert all(0 <= m["cpu_busy_pct"] <= 100 for m in machine) and test["machine"]["no_gpu"]
+    assert "## The machine during the tests\n\n- `Performance`: host CPUs" in (run_dir / "report.md").read_text()
     for name in ("latency_cdf.png", "ttft_hist.png", "tpot_hist.png"):
         assert (run_dir / "plots" / name).stat().st_size > 5000
     assert r.returncode in (0, 5) and ("Performance: VALID" in r.stdout) == (r.returncode == 0)

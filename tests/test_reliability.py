@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from mlperf_vllm import diagnose
 from mlperf_vllm.config import EngineConfig
+from mlperf_vllm.progress import LOG_EVERY_S
 
 from .conftest import ROOT
 
@@ -58,6 +60,19 @@ def _wait_for_loadgen(results: Path, proc: subprocess.Popen, timeout: float = 18
     raise AssertionError("LoadGen did not start")
 
 
+def _wait_for_completions(run_dir: Path, proc: subprocess.Popen, timeout: float = LOG_EVERY_S + 60) -> None:
+    """Until the test's first progress line in run.log (LOG_EVERY_S in) counts a completed sample: a fixed
+    sleep would depend on how fast a loaded machine answers its first query."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        done = re.findall(r"performance \w+: ([0-9,]+)/", (run_dir / "run.log").read_text())
+        if done and int(done[-1].replace(",", "")) > 0:
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    raise AssertionError("no sample completed")
+
+
 def _descendants_alive(pgid: int) -> bool:
     out = subprocess.run(["ps", "-o", "pid=", "-g", str(pgid)], capture_output=True, text=True).stdout
     return bool(out.strip())
@@ -69,7 +84,10 @@ def test_sigint_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra)
     results = tmp_path / "results"
     proc = _start(results, scenario, *extra)
     run_dir = _wait_for_loadgen(results, proc)
-    time.sleep(2)
+    if scenario == "server":  # some samples complete before the interrupt, some are still in flight
+        _wait_for_completions(run_dir, proc)
+    else:
+        time.sleep(2)
     t0 = time.time()
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)

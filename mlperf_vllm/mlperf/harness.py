@@ -18,6 +18,7 @@ from ..config import Mode, Scenario
 from ..progress import LOG_EVERY_S, Progress
 from ..results.folder import keep_interrupted_timings
 from .gcpause import GcStats, GcWatch
+from .machine import MachineStats, MachineWatch
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,8 @@ class TestRun:
     samples_completed: int
     sut_errors: list[str]
     gc: GcStats | None = None
+    machine: MachineStats | None = None
+    first_issue_ns: int | None = None  # the zero of the SUT's timings (and of machine.csv)
 
 
 def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path, lg: Any,
@@ -147,6 +150,7 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
     drain_s (QPS probes): once LoadGen has issued its last query, what is still pending after this
     many seconds is cancelled (SystemUnderTest.cancel_pending), so the test ends and the engine is idle.
     gc_freeze: freeze the heap before the test (gcpause); the collector's pauses are timed either way.
+    The host's and the GPUs' state is read every second throughout (machine.MachineWatch).
     """
     import time
 
@@ -183,7 +187,7 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
         finally:
             done.set()
 
-    with GcWatch(gc_freeze) as gc_stats, bar:
+    with GcWatch(gc_freeze) as gc_stats, MachineWatch() as machine, bar:
         threading.Thread(target=target, name="loadgen", daemon=True).start()
         drain_deadline: float | None = None
         try:
@@ -212,7 +216,9 @@ def run_test(settings: Any, mode: Mode, sut: Any, n_samples: int, log_dir: Path,
                 lg.DestroySUT(lg_sut)
     if failure:
         raise failure[0]
-    log.info("%s %s", mode.value, gc_stats.line())
-    return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors), gc_stats)
+    log.info("%s %s", mode.value, machine.line())
+    log.info("%s %s", mode.value, gc_stats.line())  # a test's last line (gpu_campaign reads it so)
+    return TestRun(mode, log_dir, time.perf_counter() - t0, sut.completed, list(sut.errors), gc_stats, machine,
+                   sut.first_issue_ns())
 
 

@@ -206,6 +206,10 @@ class SystemUnderTest:
             self.cancelled = 0
         self.schedule_ended.clear()
 
+    def first_issue_ns(self) -> int | None:
+        """When the current test's first sample was issued (perf_counter ns): the timings' zero."""
+        return min((t.issued_ns for t in list(self.timings.values())), default=None)
+
     def timing_rows(self) -> list[dict[str, float | int | str | None]]:
         """Per-sample SUT timings in ms relative to the first issue (for plots and CSV)."""
         items = list(self.timings.values())

@@ -43,7 +43,7 @@ from ..results.atomic import (
     write_json_atomic,
     write_text_atomic,
 )
-from ..results.folder import attach_run_log, write_timings_csv
+from ..results.folder import attach_run_log, write_machine_csv, write_timings_csv
 from . import plan as planning
 from . import search
 from .loadgen_tests import run_one, run_test06, score_accuracy
@@ -79,7 +79,8 @@ def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
     """A LoadGen test as the summary lists it, its failed samples counted by cause."""
     return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
                            test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors),
-                           test.gc.to_dict() if test.gc is not None else None)
+                           test.gc.to_dict() if test.gc is not None else None,
+                           test.machine.to_dict() if test.machine is not None else None)
 
 
 def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
@@ -108,6 +109,7 @@ class Measurement:
         self.outcome.tests.append(entry)
         if test.mode is Mode.PERFORMANCE or self.plan.cfg.extra_metrics:
             write_timings_csv(test.log_dir / "sut_timings.csv", timings)
+            write_machine_csv(test.log_dir, test.machine, test.first_issue_ns)
 
     def run(self, engine: Engine) -> planning.RunPlan:
         import mlperf_loadgen as lg

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..mlperf.machine import describe as describe_machine
+
 PCTS = ("50.00", "90.00", "95.00", "97.00", "99.00", "99.90")
 
 
@@ -112,6 +114,15 @@ def _sut_stats(s: dict[str, Any]) -> list[str]:
             cells.append("–" if not v else f"{v['p50']:,.2f} / {v['p90']:,.2f} / {v['p99']:,.2f}")
         out.append(f"| {test} | {st['samples']:,} | {st['errors']} | " + " | ".join(cells) + " |")
     return out + [""]
+
+
+def _machine(s: dict[str, Any]) -> list[str]:
+    """What the host and the GPUs did during each LoadGen test (mlperf/machine.py)."""
+    tests = [t for t in s.get("tests") or [] if t.get("machine")]
+    if not tests:
+        return []
+    return (["## The machine during the tests", ""]
+            + [f"- `{t['log_dir']}`: {describe_machine(t['machine'])}" for t in tests] + [""])
 
 
 def _search_table(s: dict[str, Any]) -> list[str]:
@@ -240,13 +251,23 @@ def _through_the_run(t: dict[str, Any] | None) -> list[str]:
     """The performance test minute by minute (SUT clock), and what probes of a few lengths saw of it."""
     if not t or len(t["windows"]) < 2:
         return []
+    machine = any(w.get("machine") for w in t["windows"])
     out = ["## Latency through the run (SUT clock, per minute of issue time)", "",
-           "A p99 over the whole test is set by its worst moments; a minute that misses them sees less.", "",
-           "| from s | queries | mean TPOT ms | p99 TPOT ms | p99 TTFT ms | in flight at its end |",
-           "|---|---|---|---|---|---|"]
+           "A p99 over the whole test is set by its worst moments; a minute that misses them sees less."
+           + (" The machine's columns say whether the moment came from outside the engine: the busiest"
+              " host CPU reading, the most CPU time taken by the hypervisor (steal), the lowest GPU SM clock"
+              " and the seconds a GPU's clock was held back (power, thermal)." if machine else ""), "",
+           "| from s | queries | mean TPOT ms | p99 TPOT ms | p99 TTFT ms | in flight at its end |"
+           + (" host CPU max % | steal max % | SM clock min MHz | clock held back s |" if machine else ""),
+           "|---|---|---|---|---|---|" + ("---|---|---|---|" if machine else "")]
     for w in t["windows"]:
-        out.append(f"| {w['from_s']:,.0f} | {w['queries']:,} | {_fmt(w['mean_tpot_ms'])} | {_fmt(w['p99_tpot_ms'])} | "
-                   f"{_fmt(w['p99_ttft_ms'])} | {w['in_flight_end']:,} |")
+        row = (f"| {w['from_s']:,.0f} | {w['queries']:,} | {_fmt(w['mean_tpot_ms'])} | {_fmt(w['p99_tpot_ms'])} | "
+               f"{_fmt(w['p99_ttft_ms'])} | {w['in_flight_end']:,} |")
+        if machine:
+            m = w.get("machine") or {}
+            row += "".join(f" {_fmt(m.get(k), d)} |" for k, d in (("cpu_busy_max", 0), ("steal_max", 1),
+                                                                  ("sm_mhz_min", 0), ("held_s", 0)))
+        out.append(row)
     probes = [w for w in t["probes"] if w["windows"]]
     if probes:
         out += ["", f"p99 TPOT of every window of a probe's length in this test (whole test: "
@@ -268,7 +289,7 @@ def render(s: dict[str, Any], plots: list[str], through: dict[str, Any] | None =
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
     lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + _sut_stats(s)
-              + _through_the_run(through)
+              + _machine(s) + _through_the_run(through)
               + _accuracy_table(s) + _settings(s))
     notes = s.get("notes") or []
     if notes:

@@ -1,4 +1,5 @@
-"""A run folder's own files: run.log (every log record, secrets redacted) and the SUT timing CSV."""
+"""A run folder's own files: run.log (every log record, secrets redacted), the SUT timing CSV and the
+machine's readings beside it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..logfile import LINE_FORMAT, LogFileHandler
 from ..secrets import RedactingFormatter
 
 TIMING_FIELDS = ("qsl_idx", "issued_ms", "ttft_ms", "latency_ms", "tpot_ms", "n_tokens", "error")
+MACHINE_FILE = "machine.csv"
 
 
 def attach_run_log(run_dir: Path) -> logging.Handler:
@@ -34,6 +36,13 @@ def write_timings_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, buf.getvalue())
+
+
+def write_machine_csv(log_dir: Path, machine: Any, t0_ns: int | None) -> None:
+    """A performance test's machine readings (mlperf/machine.MachineStats) beside its SUT timings, on
+    their clock (t_ms from the first issue); nothing when there were none."""
+    if machine is not None and machine.rows and t0_ns is not None:
+        write_text_atomic(log_dir / MACHINE_FILE, machine.csv_text(t0_ns))
 
 
 def keep_interrupted_timings(path: Path, rows: Callable[[], list[dict[str, Any]]]) -> None:

@@ -34,6 +34,7 @@ class TestRecord:
     engine_errors: int
     error_causes: dict[str, int] = field(default_factory=dict)  # message (variable parts masked) -> samples
     gc: dict[str, Any] | None = None  # the garbage collector's pauses during the test (mlperf/gcpause.py)
+    machine: dict[str, Any] | None = None  # the host's and GPUs' state during the test (mlperf/machine.py)
 
 
 @dataclass
@@ -267,7 +268,8 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
     if t06 is not None and not t06["passed"]:
         blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
     tests = [{"mode": t.mode.value, "seconds": round(t.seconds, 3), "samples_completed": t.samples_completed,
-              "engine_errors": t.engine_errors, "error_causes": t.error_causes, "log_dir": t.log_dir, "gc": t.gc}
+              "engine_errors": t.engine_errors, "error_causes": t.error_causes, "log_dir": t.log_dir, "gc": t.gc,
+              "machine": t.machine}
              for t in out.tests]
     notes = list(out.notes)
     for t in out.tests:

@@ -15,25 +15,33 @@ from __future__ import annotations
 import bisect
 import csv
 import math
+import statistics
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 TIMINGS_FILE = "sut_timings.csv"  # per performance test folder (results/folder.write_timings_csv)
+MACHINE_FILE = "machine.csv"  # beside it: the machine's readings on the same clock (mlperf/machine.py)
 PROBE_SECONDS = (15, 30, 60, 140, 300)
 
 Row = dict[str, Any]
 
 
-def read_timings(path: Path) -> list[dict[str, Any]]:
-    """Rows of a sut_timings.csv (none when there is no file) with numbers parsed (missing values as None)."""
+def _read_csv(path: Path, text_fields: Callable[[str], bool]) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
-    rows = []
     with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            rows.append({k: (float(v) if v not in ("", None) and k != "error" else (v or None))
-                         for k, v in row.items()})
-    return rows
+        return [{k: (float(v) if v not in ("", None) and not text_fields(k) else (v or None)) for k, v in row.items()}
+                for row in csv.DictReader(fh)]
+
+
+def read_timings(path: Path) -> list[dict[str, Any]]:
+    """Rows of a sut_timings.csv (none when there is no file) with numbers parsed (missing values as None)."""
+    return _read_csv(path, lambda k: k == "error")
+
+
+def read_machine(path: Path) -> list[dict[str, Any]]:
+    """Rows of a machine.csv (none when there is no file): t_ms, host CPU and per-GPU readings."""
+    return _read_csv(path, lambda k: k.endswith("_held"))
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -65,8 +73,24 @@ def _timed(rows: Sequence[Row]) -> list[Row]:
     return sorted((r for r in rows if r.get("issued_ms") is not None), key=lambda r: r["issued_ms"])
 
 
-def minutes(rows: Sequence[Row], window_s: float = 60.0) -> list[dict[str, Any]]:
-    """Per window of issue time: its queries' stats and the number in flight at its end."""
+def machine_stats(readings: Sequence[Row]) -> dict[str, Any]:
+    """The machine in a window (readings of machine.csv): the busiest host CPU and steal readings, the
+    lowest SM clock of any GPU and the seconds some GPU's clock was held back (None where not read)."""
+    def top(key: str, pick: Callable[..., Any]) -> float | None:
+        values = [r[k] for r in readings for k in r if k.endswith(key) and r[k] is not None]
+        return pick(values) if values else None
+
+    held = [r for r in readings if any(k.endswith("_held") and r[k] for k in r)]
+    gpu_read = any(k.endswith("_sm_mhz") for r in readings for k in r)
+    gaps = [b["t_ms"] - a["t_ms"] for a, b in zip(readings, readings[1:])]
+    step = statistics.median(gaps) / 1000 if gaps else 1.0
+    return {"cpu_busy_max": top("cpu_busy_pct", max), "steal_max": top("cpu_steal_pct", max),
+            "sm_mhz_min": top("_sm_mhz", min), "held_s": round(len(held) * step) if gpu_read else None}
+
+
+def minutes(rows: Sequence[Row], window_s: float = 60.0, machine: Sequence[Row] = ()) -> list[dict[str, Any]]:
+    """Per window of issue time: its queries' stats, the number in flight at its end, and with machine
+    readings (machine.csv, the same clock) what the machine did in it (machine_stats)."""
     timed = _timed(rows)
     if not timed:
         return []
@@ -76,7 +100,10 @@ def minutes(rows: Sequence[Row], window_s: float = 60.0) -> list[dict[str, Any]]
     for k in range(int(issued[-1] // width) + 1):
         lo, hi = k * width, (k + 1) * width
         part = timed[bisect.bisect_left(issued, lo):bisect.bisect_left(issued, hi)]
-        out.append({"from_s": lo / 1000, **stats(part), "in_flight_end": in_flight_at(timed, min(hi, issued[-1]))})
+        window = {"from_s": lo / 1000, **stats(part), "in_flight_end": in_flight_at(timed, min(hi, issued[-1]))}
+        if machine:
+            window["machine"] = machine_stats([m for m in machine if lo <= m["t_ms"] < hi])
+        out.append(window)
     return out
 
 
@@ -103,9 +130,9 @@ def probe_windows(rows: Sequence[Row], seconds: float) -> dict[str, Any]:
             "median_shortfall": 1 - median / whole if whole else None}
 
 
-def analyse(rows: Sequence[Row], window_s: float = 60.0) -> dict[str, Any]:
-    """minutes, the prefixes a shorter run would have reported (first 60 .. 600 s), the whole test,
-    and the probe windows that fit twice into it."""
+def analyse(rows: Sequence[Row], window_s: float = 60.0, machine: Sequence[Row] = ()) -> dict[str, Any]:
+    """minutes (with the machine's readings where there are some), the prefixes a shorter run would have
+    reported (first 60 .. 600 s), the whole test, and the probe windows that fit twice into it."""
     timed = _timed(rows)
     if not timed:
         return {"windows": [], "prefixes": [], "all": stats([]), "probes": []}
@@ -113,4 +140,5 @@ def analyse(rows: Sequence[Row], window_s: float = 60.0) -> dict[str, Any]:
     prefixes = [{"first_s": s, **stats([r for r in timed if r["issued_ms"] < s * 1000])}
                 for s in (60, 120, 240, 300, 420, 600) if s * 1000 <= end_ms]
     probes = [probe_windows(timed, s) for s in PROBE_SECONDS if 2 * s * 1000 <= end_ms]
-    return {"windows": minutes(timed, window_s), "prefixes": prefixes, "all": stats(timed), "probes": probes}
+    return {"windows": minutes(timed, window_s, machine), "prefixes": prefixes, "all": stats(timed),
+            "probes": probes}
