@@ -202,7 +202,7 @@ def pack(root: Path, out: Path) -> None:
 
 
 WAIT_LINES = ("probe ", "settle", "confirmation", "test done", "garbage collection", "run failed", "interrupted",
-              "ready in", "test issues", "mlperf_vllm.progress")
+              "ready in", "test issues", "mlperf_vllm.progress", "machine during the test")
 SCHEDULE = re.compile(r"^(\S+ \S+?)(?:,\d+)? .*the performance test issues .*about ([\d,]+) s at ")
 
 
@@ -231,7 +231,7 @@ def wait(root: Path, seconds: float, out: Path | None) -> None:
         lines = [ln for ln in log.read_text(errors="replace").splitlines() if any(k in ln for k in WAIT_LINES)]
         print(f"--- {log.parent.name}: {len(lines)} lines")
         for ln in lines[-8:]:
-            print(ln[:240])
+            print(ln[:320])
         end = schedule_end(lines)
         if end:
             print(end)

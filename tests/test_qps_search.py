@@ -170,6 +170,8 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     chosen = [c for c in search["confirmations"] if c["log_dir"] == "Performance"]
     assert len(chosen) == 1 and chosen[0]["qps"] == search["confirmed_qps"] and chosen[0]["valid"]
     assert ((tmp_path / "latest") / "Performance" / "user.conf").read_text() == conf
+    # what the machine did during each probe (a reading a second; a probe lasts at least 3 s)
+    assert all(p["machine"]["samples"] >= 2 and p["machine"]["cpu_busy_pct"] for p in search["probes"])
     for probe in search["probes"]:  # every probe keeps the user.conf it ran with
         probe_conf = (tmp_path / "latest" / probe["log_dir"] / "user.conf").read_text()
         assert f"target_qps = {probe['qps']:g}" in probe_conf

@@ -276,6 +276,7 @@ class ProbeResult:
     drained: bool = True  # False: its backlog was cancelled after the drain bound
     final: bool = True  # False: judged before its steady state (a longer probe may decide otherwise)
     why: str = ""
+    machine: dict[str, Any] | None = None  # the host's and GPUs' state during the probe (mlperf/machine.py)
 
     @property
     def verdict(self) -> str:

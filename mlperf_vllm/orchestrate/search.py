@@ -145,11 +145,12 @@ class LoadGenRunner:
         out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
         t0 = time.perf_counter()
         try:
-            self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
+            test = self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation) = saved
-        return self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
-                           tpot_limit_ms or self.limits.tpot_ms)
+        result = self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
+                             tpot_limit_ms or self.limits.tpot_ms)
+        return replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
 
     def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool, headroom: float,
                ramp_ms: float | None, tpot_limit_ms: float) -> qs.ProbeResult:
