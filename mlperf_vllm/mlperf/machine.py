@@ -190,8 +190,9 @@ def describe(d: dict[str, Any]) -> str:
     parts = []
     busy, steal = d.get("cpu_busy_pct"), d.get("cpu_steal_pct") or {"mean": 0.0, "max": 0.0}
     if busy:
+        load = f", load up to {d['load1_max']:g}" if d.get("load1_max") is not None else ""
         parts.append(f"host CPUs {busy['mean']:.0f}% busy (max {busy['max']:.0f}%), steal {steal['mean']:.1f}% "
-                     f"(max {steal['max']:.1f}%), load up to {d.get('load1_max')}")
+                     f"(max {steal['max']:.1f}%){load}")
     for g, v in (d.get("gpus") or {}).items():
         clock = v.get("sm_mhz")
         if not clock:

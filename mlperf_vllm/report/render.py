@@ -51,7 +51,8 @@ def render_run(run_dir: Path) -> list[str]:
     rows = timeline.read_timings(run_dir / "Performance" / timeline.TIMINGS_FILE)
     through = None
     if perf and rows and cfg.get("scenario") != "offline":
-        through = timeline.analyse(rows, machine=timeline.read_machine(run_dir / "Performance" / timeline.MACHINE_FILE))
+        machine = timeline.read_machine(run_dir / "Performance" / timeline.MACHINE_FILE)
+        through = timeline.analyse(rows, machine=machine)
         lg = perf["loadgen"]
         lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
         p = {k: _real_ms(v) for k, v in lg["latency_ns"].items()}

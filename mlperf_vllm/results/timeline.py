@@ -19,8 +19,9 @@ import statistics
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from .folder import MACHINE_FILE  # noqa: F401 (beside the timings: the machine's readings on their clock)
+
 TIMINGS_FILE = "sut_timings.csv"  # per performance test folder (results/folder.write_timings_csv)
-MACHINE_FILE = "machine.csv"  # beside it: the machine's readings on the same clock (mlperf/machine.py)
 PROBE_SECONDS = (15, 30, 60, 140, 300)
 
 Row = dict[str, Any]
