@@ -129,6 +129,14 @@ sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance
     assert all(not p["passed"] for p in search["probes"]) and [p["qps"] for p in search["probes"]] == [2.0, 1.0, 0.5]
 
 
+def test_the_search_runs_the_qps_its_user_conf_says():
+    from mlperf_vllm.orchestrate.search import as_written
+
+    # a climb after a VALID confirmation (10.26 x 1.125...) gave 11.547448766621997, which LoadGen ran while
+    # user.conf and LoadGen's own log said 11.5474
+    assert as_written(11.547448766621997) == 11.5474 and as_written(40.0) == 40.0 and as_written(0.125) == 0.125
+
+
 @pytest.mark.integration
 def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     import json
@@ -136,7 +144,7 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     from .conftest import run_tool
 
     r = run_tool("run.py", "--model", "demo", "--scenario", "server", "--mode", "performance",
-                 "--total-sample-count", "32", "--min-duration", "5", "--max-new-tokens", "32",
+                 "--total-sample-count", "32", "--min-duration", "5", "--max-new-tokens", "16",
                  "--server-target-qps", "search", "--search-tolerance", "0.1", "--search-probe-duration", "3",
                  "--repeat", "2", "--results-dir", str(tmp_path),
                  timeout=1500)  # about 250 s beside a busy loop; a more loaded machine takes longer, not a failure

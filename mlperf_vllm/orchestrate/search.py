@@ -97,6 +97,12 @@ def _ms(ns: Any) -> float | None:
     return None if ns is None else round(ns / 1e6, 3)
 
 
+def as_written(qps: float) -> float:
+    """The QPS as user.conf writes it (6 significant digits), so that what LoadGen runs, what its log
+    says and what the run's user.conf reproduces are one number."""
+    return float(f"{qps:g}")
+
+
 class LoadGenRunner:
     """Runs LoadGen performance tests at a given QPS into Search/ folders, on one TestSettings and SUT."""
 
@@ -135,6 +141,7 @@ class LoadGenRunner:
         """One probe of `seconds` at qps on an idle engine, judged on its steady state (qs.judge); a long
         probe of the settle stage (kind "settle") is judged on what was issued after ramp_ms, against
         tpot_limit_ms where given (the limit less what a window of its length misses of a full run)."""
+        qps = as_written(qps)
         self._idle()
         self.started = self.started or time.monotonic()
         s = self.settings
@@ -180,6 +187,7 @@ class LoadGenRunner:
 
     def full_run(self, n: int, qps: float, min_queries: int | None = None) -> Attempt:
         """One full performance run at qps (the run's own duration; at least min_queries queries)."""
+        qps = as_written(qps)
         self._idle()
         out = self.dir / f"confirm-{n}-qps-{qps:.4g}"
         s = self.settings
