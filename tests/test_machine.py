@@ -113,8 +113,11 @@ def test_the_gpus_read_are_the_ones_cuda_numbers(monkeypatch, visible, labels, h
 
 def test_a_gpu_nvml_cannot_name_gives_no_figures_rather_than_wrong_ones(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "MIG-1c2d")
-    reader = GpuReader(Nvml())
+    nvml = Nvml()
+    reader = GpuReader(nvml)
     assert not reader.ok and "MIG-1c2d" in reader.why
+    reader.close()
+    assert nvml.shut  # NVML was initialised, so it is shut down even with nothing read
 
 
 def test_an_nvml_error_mid_test_stops_the_gpu_readings_and_keeps_the_host(monkeypatch, caplog):

@@ -99,11 +99,13 @@ class GpuReader:
         self.nvml = nvml if nvml is not None else _nvml()
         self.handles: list[tuple[str, Any]] = []
         self.why = ""
+        self._initialised = False
         if self.nvml is None:
             self.why = "no NVML (nvidia-ml-py)"
             return
         try:
             self.nvml.nvmlInit()
+            self._initialised = True
             self.handles = _visible_handles(self.nvml)
         except Exception as exc:  # NVML raises its own NVMLError per cause; any of them means no figures
             self.why = f"NVML: {exc}"
@@ -128,7 +130,9 @@ class GpuReader:
         return row
 
     def close(self) -> None:
-        if self.ok:
+        """Balances nvmlInit (NVML counts them), also when no GPU was read or the readings stopped."""
+        if self._initialised:
+            self._initialised = False
             try:
                 self.nvml.nvmlShutdown()
             except Exception:  # shutting down a library that is going away anyway
