@@ -14,6 +14,11 @@ os.environ.setdefault("MLPERF_VLLM_CACHE", str(ROOT / ".cache" / "mlperf_vllm"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# vLLM-CPU's engine in the tests: one OpenMP thread, not pinned to a core. By default it pins a thread
+# to each core, and on a small shared machine a busy neighbour on one core stalls every step at the
+# OpenMP barrier (2 cores beside a busy loop: the five heaviest engine tests took 430 s, 320 s so).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
 
 
 @pytest.fixture(scope="session")

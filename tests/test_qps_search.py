@@ -146,17 +146,10 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     r = run_tool("run.py", "--model", "demo", "--scenario", "server", "--mode", "performance",
                  "--total-sample-count", "32", "--min-duration", "5", "--max-new-tokens", "16",
                  "--server-target-qps", "search", "--search-tolerance", "0.1", "--search-probe-duration", "3",
-                 "--repeat", "2", "--results-dir", str(tmp_path),
-                 timeout=1500)  # about 250 s beside a busy loop; a more loaded machine takes longer, not a failure
+                 "--results-dir", str(tmp_path),
+                 timeout=1500)  # 5-12 minutes beside a busy loop; a more loaded machine takes longer, not a failure
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads(((tmp_path / "latest") / "summary.json").read_text())
-    # --repeat after a search runs at the confirmed rate (its verdict is the machine's: not asserted)
-    from mlperf_vllm.mlperf import logs
-
-    repeat = logs.read_log_dir(tmp_path / "latest" / "Performance-repeat-2")
-    assert summary["repeats"]["count"] == 2 and summary["repeats"]["tests"][0]["log_dir"] == "Performance-repeat-2"
-    assert repeat["settings"]["effective_target_qps"] == pytest.approx(summary["qps_search"]["confirmed_qps"],
-                                                                       rel=1e-6)
     search = summary["qps_search"]
     loadgen = summary["run"]["performance"]["loadgen"]["settings"]
     assert loadgen["effective_target_qps"] == pytest.approx(search["confirmed_qps"], rel=1e-6)

@@ -56,6 +56,35 @@ sys.exit(code)
     assert "repeat 2: VALID" in log and "repeat 3: VALID" in log and "from the first" in log
 
 
+def test_repeats_after_a_search_run_the_rate_it_confirmed(tmp_path):
+    from mlperf_vllm.mlperf import logs
+
+    results = tmp_path / "r"
+    code = f"""
+import sys
+from mlperf_vllm.cli.run_main import main
+from mlperf_vllm.engines.fake import TimedEngine
+def factory(spec):  # 5 ms TTFT while at most 12 requests are in flight, 3 s beyond: a known capacity
+    return TimedEngine(ttft_s=0.005, tpot_s=0.002, n_tokens=8, ttft_fn=lambda n: 0.005 if n <= 12 else 3.0)
+sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance", "--total-sample-count", "32",
+               "--min-duration", "2", "--server-target-qps", "search", "--search-probe-duration", "1",
+               "--search-budget-min", "2", "--repeat", "2", "--results-dir", {str(results)!r}],
+              engine_factory=factory))
+"""
+    r = run_python(code)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run_dir = only_run_dir(results)
+    s = json.loads((run_dir / "summary.json").read_text())
+    confirmed = s["qps_search"]["confirmed_qps"]
+    assert s["repeats"]["count"] == 2 and [t["log_dir"] for t in s["repeats"]["tests"]] == ["Performance-repeat-2"]
+    # the repeat runs exactly the rate the run's user.conf writes, which is the confirmed one
+    conf = [ln for ln in (run_dir / "user.conf").read_text().splitlines()
+            if ln.startswith("llama3_1-8b.Server.target_qps")]
+    assert len(conf) == 1 and float(conf[0].split("=")[1]) == confirmed
+    for d in ("Performance", "Performance-repeat-2"):
+        assert logs.read_log_dir(run_dir / d)["settings"]["effective_target_qps"] == pytest.approx(confirmed, rel=1e-9)
+
+
 @pytest.mark.parametrize("argv", [["--mode", "accuracy", "--repeat", "2"], ["--repeat", "0"], ["--repeat", "11"],
                                   ["--repeat", "two"]])
 def test_a_repeat_that_cannot_run_is_refused_in_one_line(tmp_path, capsys, argv):
