@@ -16,8 +16,8 @@ environment; all jobs share one results directory, so a Server search finds the 
 another queue as its ceiling ("after": wait until that job has ended). `--detach` starts the campaign
 in a new session and returns at once, so that it outlives the command that started it.
 `pack` keeps what a reader needs to check a figure: every summary.json, LoadGen summary, user.conf,
-config.json, run.log and the SUT's per-sample timings (not the large detail and accuracy logs), and each
-job's console output.
+config.json, environment.json (which CPU, GPU and driver: machines differ), run.log, the machine's readings
+and the SUT's per-sample timings (not the large detail and accuracy logs), and each job's console output.
 `wait` is one poll of a detached campaign from a device call: it returns when the campaign has finished
 or after --seconds, prints the status and the newest search and test lines of each run.log, and packs
 what there is so far into --out, so that every poll brings the evidence back (a machine given back
@@ -49,8 +49,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "run.log", "report.md", "sut_timings.csv",
-        "machine.csv"}
+KEEP = {"summary.json", "mlperf_log_summary.txt", "user.conf", "config.json", "environment.json", "run.log", "report.md",
+        "sut_timings.csv", "machine.csv"}
 
 
 def _status_path(root: Path) -> Path:

@@ -58,6 +58,7 @@ def test_campaign_pack_keeps_summaries_and_timings_not_detail_logs(tmp_path):
     write_timings_csv(perf / "sut_timings.csv", _rows(3))
     (perf / "machine.csv").write_text("t_ms,cpu_busy_pct\n0.0,7.5\n")
     (root / "results" / "run1" / "summary.json").write_text("{}")
+    (root / "results" / "run1" / "environment.json").write_text("{}")
     (root / "logs").mkdir()
     (root / "logs" / "job.log").write_text("console")
     out = tmp_path / "camp.tar.gz"
@@ -69,7 +70,7 @@ def test_campaign_pack_keeps_summaries_and_timings_not_detail_logs(tmp_path):
         rows = list(csv.DictReader(tar.extractfile("results/run1/Performance/sut_timings.csv").read()
                                    .decode().splitlines()))
     assert {"results/run1/Performance/mlperf_log_summary.txt", "results/run1/Performance/machine.csv",
-            "results/run1/summary.json", "logs/job.log"} <= names
+            "results/run1/summary.json", "results/run1/environment.json", "logs/job.log"} <= names
     assert not any(n.endswith(("mlperf_log_detail.txt", "mlperf_log_accuracy.json")) for n in names)
     assert len(rows) == 3 and list(rows[0]) == list(TIMING_FIELDS)
 
