@@ -17,6 +17,7 @@ import argparse
 import csv
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -72,4 +73,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except BrokenPipeError:  # `| head` closed the pipe: what was read is all that was wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0)
