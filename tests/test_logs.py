@@ -120,13 +120,45 @@ def test_util_logs_refuses_files_that_are_not_loadgen_logs(tmp_path, capsys):
     assert err.startswith("error:") and "contain no LoadGen records" in err and len(err.splitlines()) == 1
 
 
-def _reasons(record: dict) -> list[str]:
-    from types import SimpleNamespace
+def _cfg(*flags: str):
+    from mlperf_vllm.cli import run_args
 
-    from mlperf_vllm.config import Scenario
+    return run_args.parse(["--model", "m", "--scenario", "server", "--server-target-qps", "10", *flags])[0]
+
+
+def _reasons(record: dict, *flags: str, device: str = "cuda") -> list[str]:
+    import dataclasses
+
+    from mlperf_vllm.config import Device
     from mlperf_vllm.results.summary import validity_reasons
 
-    return validity_reasons(SimpleNamespace(scenario=Scenario.SERVER), record, {})
+    return validity_reasons(dataclasses.replace(_cfg(*flags), device=Device(device)), record, {})
+
+
+def test_a_tpot_miss_names_cuda_graphs_when_steps_outgrow_them():
+    # The H200 A/B at 38 QPS: graphs up to 512 tokens gave p99 TPOT 31.1 ms (INVALID), up to 2,048 16.5 ms.
+    record = {"validity_checks": {"perf_constraints_met": False}, "ttft_ns": {"99.00": 202_803_000},
+              "tpot_ns": {"99.00": 31_051_517}, "latency_ns": {}, "num_errors": 0}
+    interactive = ["--scenario", "interactive", "--preset", "h200-fp8"]
+    before = ["--engine-arg", "max_cudagraph_capture_size=512"]  # the preset before it carried 2048
+    [reason] = _reasons(record, *interactive, *before)
+    assert reason == ("latency constraints not met (p99 TPOT 31.1 ms > 30 ms): lower --server-target-qps, or "
+                      "capture CUDA graphs for every step: --engine-arg max_cudagraph_capture_size=2048 "
+                      "(steps over 512 tokens ran without them)")
+    own = ["--scenario", "interactive", "--max-num-batched-tokens", "2048", "--max-num-seqs", "128"]
+    [reason] = _reasons(record, *own)
+    assert reason.endswith("max_cudagraph_capture_size=2048 (steps over 256 tokens ran without them)")
+    # the graphs already cover every step, or the engine is not a local vLLM on a GPU: nothing to add
+    remote = ["--backend", "openai", "--endpoint", "http://127.0.0.1:8000"]
+    sized = ["--engine-arg", "cudagraph_capture_sizes=[1,2,4]"]
+    for flags in (interactive, [*interactive, *before, "--enforce-eager"], [*interactive, *before, *remote],
+                  [*interactive, *before, *sized], ["--scenario", "interactive"]):  # the last: vLLM's own step budget
+        [reason] = _reasons(record, *flags)
+        assert reason.endswith("lower --server-target-qps"), flags
+    assert _reasons(record, *interactive, *before, device="cpu")[0].endswith("lower --server-target-qps")
+    # a TTFT miss alone is queueing, not step time
+    ttft_only = {**record, "ttft_ns": {"99.00": 900_000_000}, "tpot_ns": {"99.00": 20_000_000}}
+    assert _reasons(ttft_only, *interactive, *before)[0].endswith("lower --server-target-qps")
 
 
 def test_early_stopping_too_few_queries_is_told_apart(tmp_path):
