@@ -194,10 +194,10 @@ def graph_hint(cfg: RunConfig) -> str:
     captured = engine.extra.get("max_cudagraph_capture_size")
     if captured is None:
         captured = min(2 * engine.max_num_seqs, VLLM_GRAPH_TOKENS) if engine.max_num_seqs else VLLM_GRAPH_TOKENS
-    if int(captured) >= budget:
+    if not isinstance(captured, int) or captured >= budget:
         return ""
     return (f", or capture CUDA graphs for every step: --engine-arg max_cudagraph_capture_size={budget} "
-            f"(steps over {int(captured):,} tokens ran without them)")
+            f"(steps over {captured:,} tokens ran without them)")
 
 
 def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, causes: dict[str, int]) -> list[str]:
