@@ -218,9 +218,9 @@ def validity_reasons(cfg: RunConfig, record: dict[str, Any] | None, causes: dict
         detail = []
         if limits and ttft is not None and ttft > limits.ttft_ms:
             detail.append(f"p99 TTFT {ttft:,.1f} ms > {limits.ttft_ms:,.0f} ms")
-        if limits and tpot is not None and tpot > limits.tpot_ms:
+        tpot_over = bool(limits and tpot is not None and tpot > limits.tpot_ms)
+        if tpot_over:
             detail.append(f"p99 TPOT {tpot:,.1f} ms > {limits.tpot_ms:,.0f} ms")
-        tpot_over = limits and tpot is not None and tpot > limits.tpot_ms
         reasons.append("latency constraints not met" + (f" ({'; '.join(detail)})" if detail else "")
                        + ": lower --server-target-qps" + (graph_hint(cfg) if tpot_over else ""))
     if record.get("num_errors"):
