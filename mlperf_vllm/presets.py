@@ -28,10 +28,11 @@ PRESETS: dict[str, dict[Scenario, dict[str, Any]]] = {
         Scenario.SERVER: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
         # async scheduling overlaps the CPU's scheduling with the GPU's step: in 4-5 minute runs 48 QPS VALID
         # (p99 TPOT 26.5 ms) where the same settings without it failed at 44.5 (31.0 ms); Offline and Server
-        # gained nothing. At MLPerf's 600 s this held 38 QPS twice and 40 once of three (42 INVALID).
-        # CUDA graphs up to the 2,048-token step: vLLM captures up to min(2 x max_num_seqs, 512) tokens, so
-        # most steps (decode plus a prefill chunk) ran launch by launch; captured, on one H200 at 38 QPS the
-        # mean / p99 TPOT fell from 16.9 / 31.1 ms to 10.6 / 16.5 ms and the GPU went from 85% to 98% busy.
+        # gained nothing. CUDA graphs up to the 2,048-token step: vLLM captures up to min(2 x max_num_seqs, 512)
+        # tokens, so most steps (decode plus a prefill chunk) ran launch by launch; captured, on one H200 at 38 QPS
+        # the mean / p99 TPOT fell from 16.9 / 31.1 ms to 10.6 / 16.5 ms and the GPU went from 85% to 98% busy.
+        # At MLPerf's 600 s: 38 QPS VALID twice without the graphs (40 once of three); with them 44 QPS twice
+        # (p99 TPOT 21.7 / 22.1 ms).
         Scenario.INTERACTIVE: {**_H200_COMMON, "max_num_batched_tokens": 2048, "max_num_seqs": 256,
                                "engine_args": {"async_scheduling": True, "max_cudagraph_capture_size": 2048}},
         Scenario.SINGLESTREAM: {**_H200_COMMON, "max_num_batched_tokens": 8192, "max_num_seqs": 512},
