@@ -45,11 +45,16 @@ class Summary:
 
     @property
     def confirmation(self) -> bool:
-        return "Search" in self.path.parts and self.path.parent.name.startswith("confirm-")
+        """An attempt under Search/, or the one the search chose: run.py moves that to the run's
+        Performance/, beside the run's Search/ folder."""
+        folder = self.path.parent
+        if "Search" in self.path.parts:
+            return folder.name.startswith("confirm-")
+        return folder.name == "Performance" and (folder.parent / "Search").is_dir()
 
     @property
     def fixed(self) -> bool:
-        return "Search" not in self.path.parts
+        return "Search" not in self.path.parts and not self.confirmation
 
 
 def read_summary(path: Path) -> Summary | None:
@@ -138,6 +143,8 @@ def evidence(tmp_path: Path) -> Path:
     _summary(tmp_path, "c/Performance", "Interactive", False, 42, 5425.73)
     _summary(tmp_path, "d/Search/confirm-1-qps-39", "Interactive", True, 39, 5040.1)
     _summary(tmp_path, "d/Search/probe-07-qps-44", "Interactive", True, 44, 5600.0, duration_ms=150_000)
+    _summary(tmp_path, "h/Search/probe-01-qps-41.5", "Interactive", True, 41.5, 5300.0, duration_ms=30_000)
+    _summary(tmp_path, "h/Performance", "Interactive", True, 39.5, 5100.0)  # the confirmation the search chose
     _summary(tmp_path, "e/Performance", "Server", True, 56, 7166.15, duration_ms=0)
     _summary(tmp_path, "f/Performance", "Offline", True, 60, 7884.12)
     _summary(tmp_path, "f/Performance-repeat-2", "Offline", True, 60, 7790.0)
@@ -164,5 +171,7 @@ def test_a_search_line_needs_its_confirmation_and_a_bracket_of_fixed_runs(eviden
     assert any("under 0.97" in p for p in search_problems(line.format(39, 42), kept))
     assert any("INVALID" in p for p in search_problems(line.format(39, 42), kept))  # nothing above 42
     assert any("fixed run at 38" in p for p in search_problems(line.format(39, 38), kept))
+    assert search_problems(line.format(39.5, 40), kept) == []  # its chosen confirmation, in Performance/
+    assert any("fixed run at 39.5" in p for p in search_problems(line.format(39, 39.5), kept))  # not a fixed run
     assert search_problems(line.format(39, 40).replace("Interactive", "Server"), kept)
     assert search_problems("Search 1xH200 Interactive: 39 QPS\n", kept)  # not the form

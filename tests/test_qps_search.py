@@ -543,3 +543,50 @@ def test_a_probe_far_over_capacity_is_cut_short_and_the_next_starts_idle(tmp_pat
     assert under.passed and under.drained and under.errors == 0
     assert (tmp_path / "Search" / "probe-01-qps-200" / "mlperf_log_summary.txt").is_file()
     assert rules.TOKEN_LATENCY_LIMITS[Scenario.SERVER].ttft_ms == runner.limits.ttft_ms
+
+
+@pytest.mark.integration
+def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(tmp_path):
+    """Real LoadGen: its seeds are fixed, so two tests at one QPS issue the same arrivals (on the H200 the
+    official schedule's 10-45 s run 3-9% over the target, and every probe saw that burst). Probes run
+    seeds of their own (LoadGen's summary says which), the settings keep the official ones, and a full run
+    issues the official schedule and sample order."""
+    import mlperf_loadgen as lg
+
+    from mlperf_vllm.mlperf.sut import SystemUnderTest
+    from mlperf_vllm.orchestrate import search
+
+    engine = TimedEngine(ttft_s=0.001, tpot_s=0.001, n_tokens=2)
+    data = h.samples(100)
+    sut = SystemUnderTest(engine, data, stream=True, max_new_tokens=128, lg=lg)
+    cfg = SimpleNamespace(scenario=Scenario.SERVER, search_probe_s=1.0, search_tolerance=0.1, search_budget_min=5,
+                          gc_freeze=False)
+    settings = h.settings("Server", qps=50.0, min_query_count=50, min_duration_ms=1000, concat=False)
+    settings.schedule_rng_seed, settings.sample_index_rng_seed = 2 ** 64 - 1, 7  # the official ones, here
+    runner = search.LoadGenRunner(cfg, tmp_path, settings, sut, lg, len(data), lambda q, m: f"# {q} {m}\n",
+                                  progress=False)
+
+    def schedule() -> list[int]:  # the sample of every query, in the order issued (times jitter by a ms or so)
+        return [int(r["qsl_idx"]) for r in sorted(sut.timing_rows(), key=lambda r: float(r["issued_ms"]))]
+
+    def seeds(folder: str) -> tuple[str, str]:
+        text = (tmp_path / "Search" / folder / "mlperf_log_summary.txt").read_text()
+        found = dict(line.split(" : ", 1) for line in text.splitlines() if "_rng_seed : " in line)
+        return found["schedule_rng_seed"].strip(), found["sample_index_rng_seed"].strip()
+
+    try:
+        runner.probe(1, 50.0, 1.0, longest=True)
+        first = schedule()
+        runner.probe(2, 50.0, 1.0, longest=True)
+        second = schedule()
+        runner.full_run(1, 50.0)
+        official = schedule()
+        runner.full_run(2, 50.0)
+        again = schedule()
+    finally:
+        engine.shutdown()
+    assert official == again  # LoadGen's seeds: one sample order (and schedule) for every test that runs them
+    assert first != second and official not in (first, second)
+    assert (settings.schedule_rng_seed, settings.sample_index_rng_seed) == (2 ** 64 - 1, 7)  # restored
+    assert seeds("probe-01-qps-50") == ("0", "8") and seeds("probe-02-qps-50") == ("1", "9")
+    assert seeds("confirm-1-qps-50") == (str(2 ** 64 - 1), "7")

@@ -106,6 +106,7 @@ class SimRunner:
 
     def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe",
               tpot_limit_ms=None):
+        qps = search.as_written(qps)  # as LoadGenRunner: the rate as user.conf writes it
         rows = se.run(qps, seconds, self.seed * 1000 + n + (500 if kind == "settle" else 0))
         bound = (seconds + max(search.DRAIN_MIN_S, seconds)) * 1000  # the drain bound: the rest is cancelled
         drained = all(r["issued_ms"] + r["latency_ms"] <= bound for r in rows)
@@ -172,7 +173,7 @@ def test_long_probes_fill_the_search_budget_as_they_last(monkeypatch):
     # as the last one took: on the H200 a 140 s probe at the top of the bracket lasts about 150 s.
     runner = SimRunner(1)
     base = search.run_search(runner, 2.0, None)
-    seconds = qst.settle_seconds(runner.p90_latency_ms[base.best_qps], runner.cfg.search_probe_s)
+    seconds = qst.settle_seconds(runner.p90_latency_ms[search.as_written(base.best_qps)], runner.cfg.search_probe_s)
     now = [270.0]  # the short probes took 4.5 minutes
     monkeypatch.setattr(search, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     runner.started = 0.0
@@ -186,3 +187,18 @@ def test_long_probes_fill_the_search_budget_as_they_last(monkeypatch):
     runner.probe = timed
     result = search.settle(runner, base)
     assert len(result.settle_probes) == 2
+
+
+def test_long_probes_last_forty_latencies_of_the_bisections_best_probe():
+    # On the H200 (2026-12-04) the bisection's best rate was 46.70165890625 and its probe ran 46.7017, as
+    # written; looked up under the first, its latency was missing: long probes of 30 s judged from 0 s.
+    ceiling = 60.6269  # that search's: the Offline headline run's samples/s
+    for seed in (1, 2):
+        runner = SimRunner(seed)
+        base = search.run_search(runner, search.start_qps(ceiling), ceiling)
+        assert base.best_qps != search.as_written(base.best_qps)
+        p90 = runner.p90_latency_ms[search.as_written(base.best_qps)]
+        result = search.settle(runner, base)
+        want = qst.settle_seconds(p90, runner.cfg.search_probe_s)
+        assert want > qst.SETTLE_MIN_PROBES * runner.cfg.search_probe_s  # sized by the latency, not the floor
+        assert [p.probe_s for p in result.settle_probes] == [want] * len(result.settle_probes)

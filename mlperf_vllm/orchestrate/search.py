@@ -5,7 +5,14 @@ run's), then full performance runs that confirm the pick (stepping by how far a 
 Both steps return values and move no folder: every probe and every confirmation attempt writes its
 LoadGen logs (and the user.conf it ran) under Search/; the benchmark run puts the chosen attempt in
 Performance/. Probes reuse the run's one TestSettings (FromConfig is once per process), changing only
-the target QPS, the minimum duration and query count, and equal-issue padding; all restored after.
+the target QPS, the minimum duration and query count, equal-issue padding and the seeds of the arrival
+schedule and sample order; all restored after. LoadGen's seeds are fixed, so every test with them
+replays one schedule, scaled to its QPS: the official one issues 3-9% more than its target between 10
+and 45 s in (H200, 2026-12-04: 48.7 and 47.7/s in the second and third 10 s at 44 QPS), and a probe
+with it saw that same burst each time (p99 TPOT 24.4-24.6 ms for 30 s at 46.1-46.7 QPS, where the
+600 s run at 46.08 saw 23.8 ms and its first 60 s 26.5 ms). Each probe runs its own seeds instead, so
+that it is a window like any of a full run's, which is what the settle stage's tail reference measures
+(mlperf/qps_settle.py); the confirmations run the official ones.
 
 Every probe starts on an idle engine and lasts a bounded time: what a probe still has pending its own
 duration after LoadGen issued its last query is cancelled (and judged over capacity), and the next
@@ -113,7 +120,8 @@ class LoadGenRunner:
         self.limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
         self.last_steady: qs.SteadyState | None = None
         self.started: float | None = None  # monotonic time of the first probe (the search budget counts from it)
-        self.p90_latency_ms: dict[float, float] = {}  # per probed QPS: the p90 request latency of its last probe
+        self.p90_latency_ms: dict[float, float] = {}  # per probed QPS (as written): its last probe's p90 latency
+        self.probes_run = 0  # every probe so far: the offset of the next one's LoadGen seeds
 
     def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
              drain_s: float | None = None) -> harness.TestRun:
@@ -145,16 +153,21 @@ class LoadGenRunner:
         self._idle()
         self.started = self.started or time.monotonic()
         s = self.settings
-        saved = (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation)
+        saved = (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation,
+                 s.schedule_rng_seed, s.sample_index_rng_seed)
         s.min_duration_ms = int(seconds * 1000)
         s.min_query_count = max(2, int(qps * seconds))
         s.sample_concatenate_permutation = False  # no padding to the whole data set for a probe
+        self.probes_run += 1  # a schedule and a sample order of its own (the module's doc)
+        s.schedule_rng_seed = (s.schedule_rng_seed + self.probes_run) % 2 ** 64
+        s.sample_index_rng_seed = (s.sample_index_rng_seed + self.probes_run) % 2 ** 64
         out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
         t0 = time.perf_counter()
         try:
             test = self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
         finally:
-            (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation) = saved
+            (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation,
+             s.schedule_rng_seed, s.sample_index_rng_seed) = saved
         result = self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
                              tpot_limit_ms or self.limits.tpot_ms)
         return replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
@@ -245,7 +258,7 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
     if result.best_qps is None:
         return result
     cfg, limits = runner.cfg, runner.limits
-    p90_latency_ms = runner.p90_latency_ms.get(result.best_qps)
+    p90_latency_ms = runner.p90_latency_ms.get(as_written(result.best_qps))  # the rate its probe ran
     seconds = settle_seconds(p90_latency_ms, cfg.search_probe_s)
     ramp_ms = RAMP_LATENCIES * (p90_latency_ms or 0.0)
     n = iter(range(1, SETTLE_PROBES + 1))
