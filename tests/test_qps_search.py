@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from mlperf_vllm.config import Mode, Scenario
+from mlperf_vllm.config import Category, Mode, Scenario
 from mlperf_vllm.engines.fake import TimedEngine
 from mlperf_vllm.mlperf import qps_search as qs
 
@@ -518,8 +518,8 @@ def test_a_probe_far_over_capacity_is_cut_short_and_the_next_starts_idle(tmp_pat
     engine = TimedEngine(ttft_s=0.01, tpot_s=0.01, n_tokens=8, slots=4)
     data = h.samples(200)
     sut = SystemUnderTest(engine, data, stream=True, max_new_tokens=128, lg=lg)
-    cfg = SimpleNamespace(scenario=Scenario.SERVER, search_probe_s=2.0, search_tolerance=0.1, search_budget_min=5,
-                          gc_freeze=False)
+    cfg = SimpleNamespace(scenario=Scenario.SERVER, category=Category.DATACENTER, search_probe_s=2.0,
+                          search_tolerance=0.1, search_budget_min=5, gc_freeze=False)
     runner = search.LoadGenRunner(cfg, tmp_path, h.settings("Server", qps=1.0, min_query_count=1), sut, lg,
                                   len(data), lambda q, m: f"# {q} {m}\n", progress=False)
     idle_at_start = []
@@ -559,8 +559,8 @@ def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(t
     engine = TimedEngine(ttft_s=0.001, tpot_s=0.001, n_tokens=2)
     data = h.samples(100)
     sut = SystemUnderTest(engine, data, stream=True, max_new_tokens=128, lg=lg)
-    cfg = SimpleNamespace(scenario=Scenario.SERVER, search_probe_s=1.0, search_tolerance=0.1, search_budget_min=5,
-                          gc_freeze=False)
+    cfg = SimpleNamespace(scenario=Scenario.SERVER, category=Category.DATACENTER, search_probe_s=1.0,
+                          search_tolerance=0.1, search_budget_min=5, gc_freeze=False)
     settings = h.settings("Server", qps=50.0, min_query_count=50, min_duration_ms=1000, concat=False)
     settings.schedule_rng_seed, settings.sample_index_rng_seed = 2 ** 64 - 1, 7  # the official ones, here
     runner = search.LoadGenRunner(cfg, tmp_path, settings, sut, lg, len(data), lambda q, m: f"# {q} {m}\n",
@@ -590,3 +590,7 @@ def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(t
     assert (settings.schedule_rng_seed, settings.sample_index_rng_seed) == (2 ** 64 - 1, 7)  # restored
     assert seeds("probe-01-qps-50") == ("0", "8") and seeds("probe-02-qps-50") == ("1", "9")
     assert seeds("confirm-1-qps-50") == (str(2 ** 64 - 1), "7")
+    conf = (tmp_path / "Search" / "probe-02-qps-50" / "user.conf").read_text()  # what LoadGen ran there
+    assert conf.startswith("# 50.0 None\n") and "llama3_1-8b.Server.schedule_rng_seed = 1\n" in conf
+    assert "llama3_1-8b.Server.sample_index_rng_seed = 9\n" in conf and ".min_duration = 1000\n" in conf
+    assert "rng_seed" not in (tmp_path / "Search" / "confirm-1-qps-50" / "user.conf").read_text()

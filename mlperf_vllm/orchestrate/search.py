@@ -124,10 +124,10 @@ class LoadGenRunner:
         self.probes_run = 0  # every probe so far: the offset of the next one's LoadGen seeds
 
     def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
-             drain_s: float | None = None) -> harness.TestRun:
+             drain_s: float | None = None, extra_conf: str = "") -> harness.TestRun:
         out.mkdir(parents=True, exist_ok=True)
         # what LoadGen ran here, to reproduce it
-        write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries))
+        write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries) + extra_conf)
         self.settings.server_target_qps = qps
         return harness.run_test(self.settings, Mode.PERFORMANCE, self.sut, self.n_samples, out, self.lg,
                                 drain_s=drain_s, gc_freeze=self.cfg.gc_freeze, label=label,
@@ -162,9 +162,15 @@ class LoadGenRunner:
         s.schedule_rng_seed = (s.schedule_rng_seed + self.probes_run) % 2 ** 64
         s.sample_index_rng_seed = (s.sample_index_rng_seed + self.probes_run) % 2 ** 64
         out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
+        key = f"{rules.loadgen_model_name(self.cfg.category, self.cfg.scenario)}.{self.cfg.scenario.loadgen_name}"
+        probe_conf = "".join(f"{key}.{k} = {v}\n" for k, v in (
+            ("min_duration", s.min_duration_ms), ("min_query_count", s.min_query_count),
+            ("sample_concatenate_permutation", 0), ("schedule_rng_seed", s.schedule_rng_seed),
+            ("sample_index_rng_seed", s.sample_index_rng_seed)))
         t0 = time.perf_counter()
         try:
-            test = self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds))
+            test = self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds),
+                             extra_conf="# this probe's length and seeds (not for submission)\n" + probe_conf)
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation,
              s.schedule_rng_seed, s.sample_index_rng_seed) = saved
