@@ -548,7 +548,7 @@ def test_a_probe_far_over_capacity_is_cut_short_and_the_next_starts_idle(tmp_pat
 @pytest.mark.integration
 def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(tmp_path):
     """Real LoadGen: its seeds are fixed, so two tests at one QPS issue the same arrivals (on the H200 the
-    official schedule's 10-45 s run 3-9% over the target, and every probe saw that burst). Probes run
+    official schedule's 10-30 s run 8-11% over the target, and every probe saw that burst). Probes run
     seeds of their own (LoadGen's summary says which), the settings keep the official ones, and a full run
     issues the official schedule and sample order."""
     import mlperf_loadgen as lg

@@ -7,8 +7,8 @@ LoadGen logs (and the user.conf it ran) under Search/; the benchmark run puts th
 Performance/. Probes reuse the run's one TestSettings (FromConfig is once per process), changing only
 the target QPS, the minimum duration and query count, equal-issue padding and the seeds of the arrival
 schedule and sample order; all restored after. LoadGen's seeds are fixed, so every test with them
-replays one schedule, scaled to its QPS: the official one issues 3-9% more than its target between 10
-and 45 s in (H200, 2026-12-04: 48.7 and 47.7/s in the second and third 10 s at 44 QPS), and a probe
+replays one schedule, scaled to its QPS: the official one issues 8-11% more than its target between 10
+and 30 s in (H200, 2026-12-04: 48.7 and 47.7/s in the second and third 10 s at 44 QPS), and a probe
 with it saw that same burst each time (p99 TPOT 24.4-24.6 ms for 30 s at 46.1-46.7 QPS, where the
 600 s run at 46.08 saw 23.8 ms and its first 60 s 26.5 ms). Each probe runs its own seeds instead, so
 that it is a window like any of a full run's, which is what the settle stage's tail reference measures
