@@ -553,6 +553,7 @@ def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(t
     issues the official schedule and sample order."""
     import mlperf_loadgen as lg
 
+    from mlperf_vllm.mlperf.logs import parse_summary
     from mlperf_vllm.mlperf.sut import SystemUnderTest
     from mlperf_vllm.orchestrate import search
 
@@ -570,9 +571,8 @@ def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(t
         return [int(r["qsl_idx"]) for r in sorted(sut.timing_rows(), key=lambda r: float(r["issued_ms"]))]
 
     def seeds(folder: str) -> tuple[str, str]:
-        text = (tmp_path / "Search" / folder / "mlperf_log_summary.txt").read_text()
-        found = dict(line.split(" : ", 1) for line in text.splitlines() if "_rng_seed : " in line)
-        return found["schedule_rng_seed"].strip(), found["sample_index_rng_seed"].strip()
+        found = parse_summary((tmp_path / "Search" / folder / "mlperf_log_summary.txt").read_text())
+        return found["schedule_rng_seed"], found["sample_index_rng_seed"]
 
     try:
         runner.probe(1, 50.0, 1.0, longest=True)

@@ -173,7 +173,7 @@ def test_long_probes_fill_the_search_budget_as_they_last(monkeypatch):
     # as the last one took: on the H200 a 140 s probe at the top of the bracket lasts about 150 s.
     runner = SimRunner(1)
     base = search.run_search(runner, 2.0, None)
-    seconds = qst.settle_seconds(runner.p90_latency_ms[search.as_written(base.best_qps)], runner.cfg.search_probe_s)
+    seconds = qst.settle_seconds(runner.p90_latency_ms[base.best_qps], runner.cfg.search_probe_s)
     now = [270.0]  # the short probes took 4.5 minutes
     monkeypatch.setattr(search, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     runner.started = 0.0
@@ -192,12 +192,17 @@ def test_long_probes_fill_the_search_budget_as_they_last(monkeypatch):
 def test_long_probes_last_forty_latencies_of_the_bisections_best_probe():
     # On the H200 (2026-12-04) the bisection's best rate was 46.70165890625 and its probe ran 46.7017, as
     # written; looked up under the first, its latency was missing: long probes of 30 s judged from 0 s.
+    # The bracket now holds the rates as the probes ran them.
     ceiling = 60.6269  # that search's: the Offline headline run's samples/s
     for seed in (1, 2):
         runner = SimRunner(seed)
+        asked, probe = [], runner.probe
+        runner.probe = lambda n, q, *a, **k: asked.append(q) or probe(n, q, *a, **k)
         base = search.run_search(runner, search.start_qps(ceiling), ceiling)
-        assert base.best_qps != search.as_written(base.best_qps)
-        p90 = runner.p90_latency_ms[search.as_written(base.best_qps)]
+        runner.probe = probe
+        assert any(q != search.as_written(q) for q in asked)  # the bisection asks unrounded rates ...
+        assert base.best_qps == search.as_written(base.best_qps)  # ... and keeps the one that ran
+        p90 = runner.p90_latency_ms[base.best_qps]
         result = search.settle(runner, base)
         want = qst.settle_seconds(p90, runner.cfg.search_probe_s)
         assert want > qst.SETTLE_MIN_PROBES * runner.cfg.search_probe_s  # sized by the latency, not the floor

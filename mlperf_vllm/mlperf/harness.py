@@ -39,9 +39,14 @@ class UserConfRequest:
     min_query_count: int | None = None  # at least this many queries (the QPS search sizes it for early stopping)
 
 
+def conf_key(model_name: str, scenario: Scenario) -> str:
+    """The prefix of a model's and scenario's keys in user.conf, as loadgen/mlperf.conf names them."""
+    return f"{model_name}.{scenario.loadgen_name}"
+
+
 def render_user_conf(req: UserConfRequest) -> str:
     """user.conf lines for the flags given; keys follow loadgen/mlperf.conf naming."""
-    key = f"{req.model_name}.{req.scenario.loadgen_name}"
+    key = conf_key(req.model_name, req.scenario)
     lines = ["# Written by run.py from its flags; LoadGen reads it after its built-in mlperf.conf."]
     if req.target_qps is not None:
         lines.append(f"{key}.target_qps = {req.target_qps:g}")

@@ -324,7 +324,8 @@ def passes(record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float) -
 def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: float = 0.02,
            ceiling_qps: float | None = None, budget_s: float | None = None,
            clock: Callable[[], float] = time.monotonic) -> SearchResult:
-    """Bracket, then bisect to within `tolerance` (relative) of the highest passing QPS."""
+    """Bracket, then bisect to within `tolerance` (relative) of the highest passing QPS. The bracket holds
+    the rates as the probes ran them (ProbeResult.qps: LoadGen's, as user.conf writes it), not as asked."""
     result = SearchResult(tolerance=tolerance, ceiling_qps=ceiling_qps)
     t0 = clock()
     lo: float | None = None
@@ -347,14 +348,14 @@ def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: f
         if r is None:
             break
         if r.passed:
-            lo = q
+            lo = r.qps
             if ceiling_qps is not None and q >= ceiling_qps:
                 result.stopped_by = "ceiling"
                 break
             if hi is None:
                 q = min(q * 2, ceiling_qps) if ceiling_qps else q * 2
         else:
-            hi = q
+            hi = r.qps
             if lo is None:
                 halvings += 1
                 if halvings > MAX_HALVINGS:
@@ -367,9 +368,9 @@ def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: f
         if r is None:
             break
         if r.passed:
-            lo = mid
+            lo = r.qps
         else:
-            hi = mid
+            hi = r.qps
     result.best_qps, result.lowest_failing_qps = lo, hi
     return result
 

@@ -162,7 +162,7 @@ class LoadGenRunner:
         s.schedule_rng_seed = (s.schedule_rng_seed + self.probes_run) % 2 ** 64
         s.sample_index_rng_seed = (s.sample_index_rng_seed + self.probes_run) % 2 ** 64
         out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
-        key = f"{rules.loadgen_model_name(self.cfg.category, self.cfg.scenario)}.{self.cfg.scenario.loadgen_name}"
+        key = harness.conf_key(rules.loadgen_model_name(self.cfg.category, self.cfg.scenario), self.cfg.scenario)
         probe_conf = "".join(f"{key}.{k} = {v}\n" for k, v in (
             ("min_duration", s.min_duration_ms), ("min_query_count", s.min_query_count),
             ("sample_concatenate_permutation", 0), ("schedule_rng_seed", s.schedule_rng_seed),
@@ -264,7 +264,7 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
     if result.best_qps is None:
         return result
     cfg, limits = runner.cfg, runner.limits
-    p90_latency_ms = runner.p90_latency_ms.get(as_written(result.best_qps))  # the rate its probe ran
+    p90_latency_ms = runner.p90_latency_ms.get(result.best_qps)
     seconds = settle_seconds(p90_latency_ms, cfg.search_probe_s)
     ramp_ms = RAMP_LATENCIES * (p90_latency_ms or 0.0)
     n = iter(range(1, SETTLE_PROBES + 1))
