@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 import types
+from dataclasses import replace
 
 import pytest
 
@@ -207,3 +208,66 @@ def test_long_probes_last_forty_latencies_of_the_bisections_best_probe():
         want = qst.settle_seconds(p90, runner.cfg.search_probe_s)
         assert want > qst.SETTLE_MIN_PROBES * runner.cfg.search_probe_s  # sized by the latency, not the floor
         assert [p.probe_s for p in result.settle_probes] == [want] * len(result.settle_probes)
+
+
+# --- the H200 search of 2026-12-04, replayed (docs/gpu-evidence/h200-campaign-2026-12-04-interactive-settle) ----
+# Short probes with seeds of their own, as run.log recorded them: QPS, s, steady p99 TTFT and TPOT.
+H200_SHORT = [(51.5329, 20, 204.1, 27.08, False), (25.7664, 34, 72.7, 8.32, True), (38.6497, 34, 102.8, 14.71, True),
+              (45.0913, 17, 122.3, 17.23, True), (48.3121, 34, 209.9, 28.22, False), (46.7017, 18, 159.0, 20.55, True)]
+H200_CEILING = 60.6269  # the Offline headline run's samples/s
+
+
+def _h200_short():
+    return [qs.ProbeResult(q, ttft, tpot, None, 0, ok, s, steady_p99_ttft_ms=ttft, steady_p99_tpot_ms=tpot, probe_s=s)
+            for q, s, ttft, tpot, ok in H200_SHORT]
+
+
+def test_a_first_failure_on_tpot_alone_steps_by_the_law_not_by_half():
+    # 51.53 QPS failed at 27.1 ms of TPOT (TTFT 204 ms of 500): halving probed 25.77 next, then 38.65 and
+    # 45.09 to climb back; the law puts 80% of the limit at 47.6
+    first = _h200_short()[0]
+    aim = qs.tpot_step(first, 500.0, 30.0)
+    assert aim == pytest.approx(51.5329 * (24.0 / 27.08) ** qs.TPOT_QPS_ELASTICITY) and 47.0 < aim < 48.0
+    asked = []
+
+    def probe(q):
+        asked.append(q)
+        return first if not asked[1:] else qs.ProbeResult(q, 150.0, 22.0, None, 0, True, 17.0)
+
+    qs.search(probe, 51.5329, 0.05, H200_CEILING, step=lambda r: qs.tpot_step(r, 500.0, 30.0))
+    assert asked[1] == pytest.approx(aim)
+    # a failure on TTFT, a backlog or errors says nothing of how far below the rate holds: halve
+    assert qs.tpot_step(replace(first, steady_p99_ttft_ms=460.0), 500.0, 30.0) is None
+    assert qs.tpot_step(replace(first, overloaded=True), 500.0, 30.0) is None
+    assert qs.tpot_step(replace(first, errors=2), 500.0, 30.0) is None
+    asked.clear()
+    qs.search(probe, 51.5329, 0.05, H200_CEILING)
+    assert asked[1] == pytest.approx(51.5329 / 2)
+
+
+def test_a_short_window_over_the_headroom_on_tpot_alone_does_not_cap_the_long_probes():
+    # 48.31 QPS failed at 28.2 ms in a 34 s window; the full runs of that engine (46.08 QPS 23.77 ms, 47.35
+    # QPS 25.47 ms) put 48.31 near 26.3 ms, and windows of those runs reached 1.12x their p99. Capped at
+    # 48.31 x 0.98, the search confirmed 47.35 QPS; its first long probe (46.70 QPS, 104 s, 24.7 ms) puts
+    # 92% of the 29.6 ms it was held to near 49.8.
+    short = _h200_short()
+    assert qst.bisection_bound(short, H200_CEILING, 500.0, 30.0) == H200_CEILING
+    assert qst.bisection_bound(short, None, 500.0, 30.0) is None
+    law = _law(24.73, 46.7017)
+    asked = []
+
+    def long_probe(q):
+        asked.append(q)
+        return _probe(q, law(q), ttft=165.0, passed=law(q) < qst.SETTLE_TARGET * 29.6, seconds=104.0)
+
+    capped = qst.settle(long_probe, 46.7017, 48.3121, 500.0, 29.6, 0.02)
+    assert capped.qps == pytest.approx(48.3121 * 0.98)  # what the H200 confirmed
+    asked.clear()
+    free = qst.settle(long_probe, 46.7017, qst.bisection_bound(short, H200_CEILING, 500.0, 30.0), 500.0, 29.6, 0.02)
+    want = 46.7017 * (qst.SETTLE_TARGET * 29.6 / 24.73) ** qs.TPOT_QPS_ELASTICITY
+    assert free.qps == pytest.approx(want, rel=1e-6) and 49.5 < free.qps < 50.5
+    assert asked[0] == 46.7017 and asked[1] == pytest.approx(want)
+    # what a window does not fake still bounds: TTFT over its headroom, a backlog, errors, TPOT beyond WINDOW_HOT
+    for bad in (dict(steady_p99_ttft_ms=455.0), dict(overloaded=True), dict(errors=1), dict(drained=False),
+                dict(steady_p99_tpot_ms=qst.WINDOW_HOT * 30.0)):
+        assert qst.bisection_bound([replace(short[4], **bad), *short], H200_CEILING, 500.0, 30.0) == 48.3121

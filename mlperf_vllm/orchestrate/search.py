@@ -34,7 +34,8 @@ from ..config import Mode, RunConfig
 from ..errors import EXIT_NOT_VALID, BenchError
 from ..mlperf import harness, logs
 from ..mlperf import qps_search as qs
-from ..mlperf.qps_settle import RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, settle_seconds
+from ..mlperf.qps_settle import (RAMP_LATENCIES, SETTLE_PROBES, SETTLE_TARGET, WINDOW_HOT, bisection_bound,
+                                 settle_seconds)
 from ..mlperf.qps_settle import settle as qps_settle
 from ..results.atomic import write_text_atomic
 from . import plan as planning
@@ -255,7 +256,8 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
         return result
 
     bracket = max(cfg.search_tolerance, BRACKET_TOLERANCE)
-    return qs.search(probe, start_qps, bracket, ceiling_qps, cfg.search_budget_min * 60)
+    return qs.search(probe, start_qps, bracket, ceiling_qps, cfg.search_budget_min * 60,
+                     step=lambda r: qs.tpot_step(r, runner.limits.ttft_ms, runner.limits.tpot_ms))
 
 
 def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
@@ -298,7 +300,12 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
 
     log.info("settle: long probes of %.0f s from %.4g QPS (judged after a %.0f s ramp, within %.0f%% of the "
              "limits)", seconds, result.best_qps, ramp_ms / 1000, 100 * SETTLE_TARGET)
-    upper = result.lowest_failing_qps or result.ceiling_qps  # no Server rate exceeds the Offline ceiling
+    # no Server rate exceeds the Offline ceiling; a short probe failed on its TPOT alone is a window, not a bound
+    upper = bisection_bound(result.probes, result.ceiling_qps, limits.ttft_ms, limits.tpot_ms)
+    if result.lowest_failing_qps is not None and (upper is None or upper > result.lowest_failing_qps):
+        log.info("settle: the short probe at %.4g QPS failed on p99 TPOT alone, under %.3g x the limit (what a "
+                 "window of a run within it can see): the long probes may go above it%s", result.lowest_failing_qps,
+                 WINDOW_HOT, f", up to {upper:.4g} QPS" if upper else "")
     settled = qps_settle(probe, result.best_qps, upper, limits.ttft_ms, tpot_limit_ms, cfg.search_tolerance,
                          time_left)
     settled = replace(settled, why=settled.why + tail)
