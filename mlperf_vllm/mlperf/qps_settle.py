@@ -13,14 +13,14 @@ history holds a VALID full-length run of the same engine and scenario, the settl
 probes against the TPOT limit less that run's shortfall for their length (orchestrate/plan.tail_reference);
 without one it uses the limit as it is, which suits an engine as smooth as the simulation.
 
-So the bisection's short probes only bracket the rate, and only what a window cannot fake bounds it from
-above: errors, a growing backlog, TTFT over its headroom (queueing), or p99 TPOT beyond what a random
-window of a run within the limit reaches (WINDOW_HOT). A probe runs LoadGen seeds of its own, so it is
-a random window of the load, and windows stray both ways: in the H200's VALID 600 s runs at 46.08 and
-47.35 QPS (2026-12-04) windows of 20-104 s reached 1.11-1.12x their run's p99 TPOT, and a 34 s probe at
-48.31 QPS saw 28.2 ms where the law below puts a full run near 26.3 ms. Capped there, that search
-confirmed 47.35 QPS where its long probes put the target near 51.5. A short probe that passes is not
-trusted either. The rate to confirm comes from up to SETTLE_PROBES long
+So the bisection's short probes only bracket the rate. A short probe that failed on errors, a growing
+backlog or TTFT over its headroom (queueing) bounds it from above at its own rate; one that failed on
+p99 TPOT alone bounds it only as far as a window can stray (bisection_bound). A probe runs LoadGen seeds
+of its own, so it is a random window of the load, and windows stray both ways: in the H200's VALID 600 s
+runs at 46.08 and 47.35 QPS (2026-12-04) windows of 20-104 s reached 1.11-1.12x their run's p99 TPOT,
+and a 34 s probe at 48.31 QPS saw 28.2 ms where the law below puts a full run near 26.3 ms. Capped at
+that rate, that search confirmed 47.35 QPS where its long probes put the target near 51.5. A short probe
+that passes is not trusted either. The rate to confirm comes from up to SETTLE_PROBES long
 probes (SETTLE_LATENCIES p90 request latencies each, judged on every query issued after the ramp):
 their p99 TPOTs are pooled into one power law around the limit, p99 TPOT ~ QPS^(1 / TPOT_QPS_ELASTICITY)
 (fitted on H200 full runs), and the next probe goes where that law puts SETTLE_TARGET of the limit.
@@ -98,15 +98,19 @@ def pooled_rate(probes: Sequence[ProbeResult], tpot_limit_ms: float, ttft_limit_
 
 def bisection_bound(probes: Sequence[ProbeResult], ceiling_qps: float | None, ttft_limit_ms: float,
                     tpot_limit_ms: float) -> float | None:
-    """The rate the long probes stay under: the lowest short probe that failed for a reason a random
-    window does not fake (module doc), else the ceiling (None: no bound but MAX_STEP)."""
-    def decisive(r: ProbeResult) -> bool:
+    """The rate the long probes stay under (None: no bound but MAX_STEP): the ceiling, and each short probe
+    that failed. One that failed on TTFT, a backlog or errors bounds at its own rate. One that failed on
+    p99 TPOT alone saw at most WINDOW_HOT x what a full run at its rate sees, so the TPOT law puts the
+    limit at most (WINDOW_HOT x limit / its p99)^elasticity above its rate (and never below it)."""
+    def bound(r: ProbeResult) -> float:
         ttft = r.steady_p99_ttft_ms if r.steady_p99_ttft_ms is not None else r.p99_ttft_ms
         tpot = _tpot(r)
-        return (bool(r.errors) or not r.drained or r.overloaded or ttft is None or tpot is None
-                or ttft >= PROBE_HEADROOM * ttft_limit_ms or tpot >= WINDOW_HOT * tpot_limit_ms)
+        if (r.errors or not r.drained or r.overloaded or ttft is None or not tpot
+                or ttft >= PROBE_HEADROOM * ttft_limit_ms):
+            return r.qps
+        return r.qps * max(1.0, WINDOW_HOT * tpot_limit_ms / tpot) ** TPOT_QPS_ELASTICITY
 
-    bounds = [r.qps for r in probes if not r.passed and decisive(r)]
+    bounds = [bound(r) for r in probes if not r.passed]
     if ceiling_qps is not None:
         bounds.append(ceiling_qps)
     return min(bounds, default=None)
