@@ -274,3 +274,52 @@ def test_a_short_window_over_the_headroom_on_tpot_alone_does_not_cap_the_long_pr
     for bad in (dict(steady_p99_ttft_ms=455.0), dict(overloaded=True), dict(errors=1), dict(drained=False),
                 dict(steady_p99_tpot_ms=qst.WINDOW_HOT * 30.0)):
         assert qst.bisection_bound([replace(short[4], **bad), *short], H200_CEILING, 500.0, 30.0) == 48.3121
+
+
+class LawRunner:
+    """LoadGenRunner's probe interface for an engine whose full 600 s runs follow the TPOT law through the
+    H200's VALID 47.35 QPS run (25.47 ms), with the p90 latency of its probes (2.9 s); a short window reads
+    `hot` times the full run's p99 (probe 9 read 1.07), a long one 0.98 (104 s windows of that run)."""
+
+    def __init__(self, hot: float) -> None:
+        self.cfg = types.SimpleNamespace(search_probe_s=10.0, search_budget_min=30.0, search_tolerance=0.02)
+        self.limits = types.SimpleNamespace(ttft_ms=500.0, tpot_ms=30.0)  # Interactive's
+        self.hot, self.last_steady, self.started, self.p90_latency_ms = hot, None, None, {}
+        self.asked: list[tuple[str, float]] = []
+
+    @staticmethod
+    def full(q: float) -> float:
+        return 25.47 * (q / 47.3459) ** BETA
+
+    def tail_reference(self, seconds):
+        return None
+
+    def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe",
+              tpot_limit_ms=None):
+        qps = search.as_written(qps)
+        self.asked.append((kind, qps))
+        tpot = self.full(qps) * (0.98 if kind == "settle" else self.hot)
+        self.last_steady = qs.SteadyState(seconds * 500, int(qps * seconds / 2), 160.0, tpot, 2900.0, 100.0, 100.0,
+                                          True, seconds / 2, 2300.0)
+        self.p90_latency_ms[qps] = 2900.0
+        j = qs.judge(self.last_steady, 160.0, tpot, 0, True, 500.0, tpot_limit_ms or 30.0, longest, headroom)
+        return qs.ProbeResult(qps, 160.0, tpot, None, 0, j.passed, seconds, steady_p99_ttft_ms=160.0,
+                              steady_p99_tpot_ms=tpot, probe_s=seconds, final=j.final, why=j.why)
+
+
+def test_the_search_on_an_engine_following_the_h200s_law_settles_above_a_hot_short_failure():
+    # The whole search (orchestrate.search.run_search and settle) from the H200's ceiling. Where a full
+    # run reaches 30 ms the law puts 53.4 QPS; 92% of it (27.6 ms) at 49.8 for a full run, 50.5 for a
+    # long probe's window (0.98 of the run). Before, this engine took the H200's own path (51.53, 25.77,
+    # 38.65, 45.09, 48.31 failed, 46.70; long probes 46.70, 47.35) to the same pick, 47.35 QPS.
+    edge = 47.3459 * (30.0 / 25.47) ** qs.TPOT_QPS_ELASTICITY
+    runner = LawRunner(hot=1.07)
+    base = search.run_search(runner, search.start_qps(H200_CEILING), H200_CEILING)
+    short = [q for kind, q in runner.asked if kind == "probe"]
+    # 51.53 QPS failed on TPOT alone (31 ms): the next probe is where the law puts 80% of the limit
+    assert short[0] == 51.5329 and 43.0 < short[1] < 44.0
+    assert len(short) <= 5 and base.lowest_failing_qps < 48.0  # a hot window failed below 48 ...
+    result = search.settle(runner, base)
+    assert result.settled_qps > base.lowest_failing_qps  # ... and the long probes went above it
+    assert result.settled_qps == pytest.approx(edge * (qst.SETTLE_TARGET / 0.98) ** qs.TPOT_QPS_ELASTICITY, rel=0.01)
+    assert 0.95 < result.settled_qps / edge < 0.96 and runner.full(result.settled_qps) < 30.0
