@@ -10,6 +10,7 @@ import pytest
 from mlperf_vllm.config import Category, Mode, Scenario
 from mlperf_vllm.engines.fake import TimedEngine
 from mlperf_vllm.mlperf import qps_search as qs
+from mlperf_vllm.mlperf import qps_settle as qst
 
 from . import lg_helpers as h
 
@@ -154,13 +155,19 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     loadgen = summary["run"]["performance"]["loadgen"]["settings"]
     assert loadgen["effective_target_qps"] == pytest.approx(search["confirmed_qps"], rel=1e-6)
     assert summary["validity"]["performance"] == "VALID"
-    # the settle stage's long probes picked the rate: below every short probe that failed, and a long
-    # probe within the limits near it
+    # the settle stage's long probes picked the rate: below what the short probes that failed bound it to
+    # (qps_settle.bisection_bound), and a long probe within the limits near it
     assert search["settle_probes"] and search["settled_qps"] is not None
     assert all(p["log_dir"].startswith("Search/settle-") for p in search["settle_probes"])
-    if search["lowest_failing_qps"] is not None:
-        assert search["confirmed_qps"] < search["lowest_failing_qps"]
+    probes = [qs.ProbeResult(**{k: v for k, v in p.items() if k != "verdict"}) for p in search["probes"]]
+    bound = qst.bisection_bound(probes, search["ceiling_qps"], search["limits"]["p99_ttft_ms"],
+                                search["limits"]["p99_tpot_ms"])
+    if bound is not None:
+        assert search["confirmed_qps"] < bound
     assert search["confirmed_qps"] <= search["settled_qps"] * 1.0001
+    # how long the probes and the full runs took, in the summary and the report
+    assert search["probes_s"] > 0 and search["full_runs_s"] > 0
+    assert "search plus confirmation" in ((tmp_path / "latest") / "report.md").read_text()
     assert ((tmp_path / "latest") / "plots" / "qps_search.png").is_file()
     # the run's user.conf holds the QPS LoadGen ran, so the run (and a submission of it) can be reproduced
     conf = ((tmp_path / "latest") / "user.conf").read_text()

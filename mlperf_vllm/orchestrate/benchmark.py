@@ -22,13 +22,7 @@ from typing import Any, Callable
 from .. import __version__, interrupts, rules
 from ..config import Backend, Mode, Scenario
 from ..engines.base import Engine
-from ..engines.factory import (
-    EngineFactory,
-    EngineSpec,
-    openai_spec,
-    start_engine,
-    vllm_spec,
-)
+from ..engines.factory import EngineFactory, EngineSpec, openai_spec, start_engine, vllm_spec
 from ..errors import SetupError
 from ..mlperf import harness, logs
 from ..mlperf.dataset import describe
@@ -176,16 +170,18 @@ class Measurement:
             lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
             self.progress)
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
-        start = search.start_qps(ceiling)
+        start, t0 = search.start_qps(ceiling), time.monotonic()
         result = search.settle(runner, search.run_search(runner, start, ceiling))
         record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
                                      "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
-                                     "confirmations": [], "confirmed_qps": None}
+                                     "confirmations": [], "confirmed_qps": None,
+                                     "probes_s": round(time.monotonic() - t0, 1), "full_runs_s": None}
         self.outcome.search = record
         if result.best_qps is None:
             raise search.no_valid_probe(cfg, result, start)
         confirmation = search.confirm(runner, result.settled_qps or result.best_qps)
         record["confirmations"] = confirmation.to_dict()
+        record["full_runs_s"] = round(time.monotonic() - t0 - record["probes_s"], 1)
         chosen = confirmation.chosen
         for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)
             if chosen is None or attempt.log_dir != chosen.log_dir:

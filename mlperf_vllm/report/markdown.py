@@ -149,6 +149,12 @@ def _search_table(s: dict[str, Any]) -> list[str]:
     if q.get("settle_why"):
         out += ["", f"Long probes: {q['settle_why']}" + (f"; confirmed from {q['settled_qps']:,.4g} QPS."
                                                         if q.get("settled_qps") else ".")]
+    if q.get("probes_s") is not None:
+        took = f"The probes took {q['probes_s'] / 60:.1f} min"
+        if q.get("full_runs_s") is not None:
+            took += (f", the full runs {q['full_runs_s'] / 60:.1f} min: search plus confirmation "
+                     f"{(q['probes_s'] + q['full_runs_s']) / 60:.1f} min")
+        out += ["", took + " (the engine's start not counted)."]
     return out + [""]
 
 
