@@ -42,8 +42,7 @@ PROBE_HEADROOM = 0.9  # a probe passes under this share of each limit: a full ru
 # smoothly: QPS scales as TPOT^0.66 near the limit (H200 Interactive, full runs of 13,368 samples:
 # 44.5 QPS 29.6 ms VALID, 46.6 QPS 30.6 ms, 48.75 QPS 34.4 ms, 52.34 QPS 37.9 ms), aiming at 97% of it.
 TTFT_STEP_BASE, TTFT_STEP_PER_LN_MISS = 0.015, 0.05
-TPOT_QPS_ELASTICITY = 0.66
-TPOT_TARGET_SHARE = 0.97
+TPOT_QPS_ELASTICITY, TPOT_TARGET_SHARE = 0.66, 0.97
 MAX_STEP = 0.3
 # A first probe failed on p99 TPOT alone: the next goes where that law puts this share of the limit, not to
 FIRST_STEP_AIM = 0.8  # half the rate (H200 Interactive: 51.53 QPS at 27.1 ms -> 47.6, where halving tried 25.8)
@@ -104,11 +103,7 @@ def _mean_inflight(spans: Sequence[tuple[float, float]], t0: float, t1: float, p
     if t1 <= t0:
         return 0.0
     step = (t1 - t0) / points
-    total = 0
-    for k in range(points):
-        t = t0 + (k + 0.5) * step
-        total += sum(1 for a, b in spans if a <= t < b)
-    return total / points
+    return sum(a <= t0 + (k + 0.5) * step < b for k in range(points) for a, b in spans) / points
 
 
 def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -> SteadyState | None:
@@ -280,6 +275,15 @@ class ProbeResult:
     why: str = ""
     machine: dict[str, Any] | None = None  # the host's and GPUs' state during the probe (mlperf/machine.py)
 
+    def tpot_alone(self, ttft_limit_ms: float, headroom: float = PROBE_HEADROOM) -> float | None:
+        """Its p99 TPOT (the steady window's where it has one) when TPOT alone can decide its verdict: no
+        errors, no backlog, TTFT under `headroom` of its limit. None otherwise."""
+        ttft = self.steady_p99_ttft_ms if self.steady_p99_ttft_ms is not None else self.p99_ttft_ms
+        tpot = self.steady_p99_tpot_ms if self.steady_p99_tpot_ms is not None else self.p99_tpot_ms
+        if self.errors or self.overloaded or not self.drained or ttft is None or ttft >= headroom * ttft_limit_ms:
+            return None
+        return tpot if tpot and tpot > 0 else None
+
     @property
     def verdict(self) -> str:
         if self.passed:
@@ -324,13 +328,9 @@ def passes(record: dict[str, Any], ttft_limit_ms: float, tpot_limit_ms: float) -
 
 
 def tpot_step(r: ProbeResult, ttft_limit_ms: float, tpot_limit_ms: float) -> float | None:
-    """Where the TPOT law puts FIRST_STEP_AIM of the limit, below a probe that failed on p99 TPOT alone
-    (None: it failed otherwise, and only halving is safe)."""
-    ttft = r.steady_p99_ttft_ms if r.steady_p99_ttft_ms is not None else r.p99_ttft_ms
-    tpot = r.steady_p99_tpot_ms if r.steady_p99_tpot_ms is not None else r.p99_tpot_ms
-    if r.errors or not r.drained or r.overloaded or not ttft or not tpot or ttft >= PROBE_HEADROOM * ttft_limit_ms:
-        return None
-    return r.qps * (FIRST_STEP_AIM * tpot_limit_ms / tpot) ** TPOT_QPS_ELASTICITY
+    """Where the TPOT law puts FIRST_STEP_AIM of the limit below a probe failed on TPOT alone (None: halve)."""
+    tpot = r.tpot_alone(ttft_limit_ms)
+    return None if tpot is None else r.qps * (FIRST_STEP_AIM * tpot_limit_ms / tpot) ** TPOT_QPS_ELASTICITY
 
 
 def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: float = 0.02,
@@ -355,8 +355,7 @@ def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: f
         result.probes.append(r)
         return r
 
-    q = min(start_qps, ceiling_qps) if ceiling_qps else start_qps
-    halvings = 0
+    q, halvings = (min(start_qps, ceiling_qps) if ceiling_qps else start_qps), 0
     while hi is None or lo is None:
         r = run(q)
         if r is None:

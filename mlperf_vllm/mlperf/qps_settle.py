@@ -44,7 +44,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .qps_search import MAX_STEP, PROBE_HEADROOM, TPOT_QPS_ELASTICITY, ProbeResult
+from .qps_search import MAX_STEP, TPOT_QPS_ELASTICITY, ProbeResult
 
 SETTLE_PROBES = 3
 SETTLE_TARGET = 0.92  # a long probe passes under this share of each limit (its p99 still falls ~3% short)
@@ -74,14 +74,8 @@ class Settled:
 
 
 def _tpot_bound(r: ProbeResult, ttft_limit_ms: float) -> bool:
-    """Whether the probe's verdict can be read off its TPOT alone (no errors, no backlog, TTFT in hand)."""
-    ttft = r.steady_p99_ttft_ms if r.steady_p99_ttft_ms is not None else r.p99_ttft_ms
-    return (not r.errors and r.drained and not r.overloaded and ttft is not None
-            and ttft < SETTLE_TARGET * ttft_limit_ms)
-
-
-def _tpot(r: ProbeResult) -> float | None:
-    return r.steady_p99_tpot_ms if r.steady_p99_tpot_ms is not None else r.p99_tpot_ms
+    """Whether the long probe's verdict can be read off its TPOT alone (no errors, no backlog, TTFT in hand)."""
+    return r.tpot_alone(ttft_limit_ms, SETTLE_TARGET) is not None
 
 
 def pooled_rate(probes: Sequence[ProbeResult], tpot_limit_ms: float, ttft_limit_ms: float) -> float | None:
@@ -89,7 +83,7 @@ def pooled_rate(probes: Sequence[ProbeResult], tpot_limit_ms: float, ttft_limit_
     are weighed by their length (None: no probe with a usable TPOT)."""
     beta = 1 / TPOT_QPS_ELASTICITY
     terms = [(r.probe_s or r.seconds or 1.0, math.log(t) - beta * math.log(r.qps)) for r in probes
-             if _tpot_bound(r, ttft_limit_ms) and (t := _tpot(r)) and t > 0]
+             if (t := r.tpot_alone(ttft_limit_ms, SETTLE_TARGET)) is not None]
     if not terms:
         return None
     alpha = sum(w * a for w, a in terms) / sum(w for w, _ in terms)
@@ -103,12 +97,8 @@ def bisection_bound(probes: Sequence[ProbeResult], ceiling_qps: float | None, tt
     p99 TPOT alone saw at most WINDOW_HOT x what a full run at its rate sees, so the TPOT law puts the
     limit at most (WINDOW_HOT x limit / its p99)^elasticity above its rate (and never below it)."""
     def bound(r: ProbeResult) -> float:
-        ttft = r.steady_p99_ttft_ms if r.steady_p99_ttft_ms is not None else r.p99_ttft_ms
-        tpot = _tpot(r)
-        if (r.errors or not r.drained or r.overloaded or ttft is None or not tpot
-                or ttft >= PROBE_HEADROOM * ttft_limit_ms):
-            return r.qps
-        return r.qps * max(1.0, WINDOW_HOT * tpot_limit_ms / tpot) ** TPOT_QPS_ELASTICITY
+        tpot = r.tpot_alone(ttft_limit_ms)
+        return r.qps if tpot is None else r.qps * max(1.0, WINDOW_HOT * tpot_limit_ms / tpot) ** TPOT_QPS_ELASTICITY
 
     bounds = [bound(r) for r in probes if not r.passed]
     if ceiling_qps is not None:

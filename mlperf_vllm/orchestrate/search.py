@@ -303,9 +303,9 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
     # no Server rate exceeds the Offline ceiling; a short probe failed on its TPOT alone is a window, not a wall
     upper = bisection_bound(result.probes, result.ceiling_qps, limits.ttft_ms, limits.tpot_ms)
     if result.lowest_failing_qps is not None and (upper is None or upper > result.lowest_failing_qps):
+        room = f"up to {upper:.4g} QPS" if upper is not None else "above it"
         above = (f"the short probe at {result.lowest_failing_qps:.4g} QPS failed on p99 TPOT alone (a window sees up "
-                 f"to {WINDOW_HOT:g}x its run's p99): the long probes may go " + (f"up to {upper:.4g} QPS" if upper else
-                                                                                  "above it"))
+                 f"to {WINDOW_HOT:g}x its run's p99): the long probes may go {room}")
         log.info("settle: %s", above)
         tail += f"; {above}"
     settled = qps_settle(probe, result.best_qps, upper, limits.ttft_ms, tpot_limit_ms, cfg.search_tolerance,
