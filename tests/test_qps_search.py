@@ -167,7 +167,9 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     assert search["confirmed_qps"] <= search["settled_qps"] * 1.0001
     # how long the probes and the full runs took, in the summary and the report
     assert search["probes_s"] > 0 and search["full_runs_s"] > 0
-    assert "search plus confirmation" in ((tmp_path / "latest") / "report.md").read_text()
+    report = ((tmp_path / "latest") / "report.md").read_text()
+    assert "search plus confirmation" in report
+    assert all(f"| {p['verdict']} | {p['why']} |" in report for p in search["probes"] + search["settle_probes"])
     assert ((tmp_path / "latest") / "plots" / "qps_search.png").is_file()
     # the run's user.conf holds the QPS LoadGen ran, so the run (and a submission of it) can be reproduced
     conf = ((tmp_path / "latest") / "user.conf").read_text()
@@ -327,6 +329,11 @@ def test_judge_final_and_not():
     slow = _replayed(50.0, 10, 1900, 40, 100, 160)
     assert qs.judge(slow, 1900, 40, 0, True, *limits, longest=False) == qs.Judgement(
         False, False, True, "p99 TTFT 1900 ms over 90% of the limit")
+    # once in its steady state, a backlog that grew beside the latency is named; the latency stays the verdict
+    # (H200, 2026-12-04: a 112 s probe at 50.24 QPS saw 33.1 ms of TPOT, in flight 137.9 -> 182.8, +7.3 spreads)
+    j = qs.judge(slow, 1900, 40, 0, True, *limits, longest=True)
+    assert (j.passed, j.overloaded, j.final) == (False, False, True)
+    assert j.why.startswith("p99 TTFT 1900 ms over 90% of the limit; backlog growing as well: in flight 100.0 -> 160.0")
     assert not qs.judge(ramp, 300, 40, 2, True, *limits, longest=False).passed
     undrained = qs.judge(ramp, 300, 40, 0, False, *limits, longest=False)
     assert undrained.final and undrained.overloaded and not undrained.passed

@@ -171,13 +171,14 @@ def judge(steady: SteadyState | None, p99_ttft_ms: float | None, p99_tpot_ms: fl
         return Judgement(False, False, True, "no TTFT or TPOT was measured")
     over = [f"p99 {name} {v:.4g} ms" for name, v, lim in (("TTFT", ttft, ttft_limit_ms), ("TPOT", tpot, tpot_limit_ms))
             if v >= headroom * lim]
-    if over:
-        return Judgement(False, False, True, f"{', '.join(over)} over {headroom:.0%} of the limit")
+    settled = steady is not None and (steady.long_enough or longest)
+    growth = "" if steady is None else (f"in flight {steady.inflight_early:.1f} -> {steady.inflight_late:.1f} "
+                                        f"({steady.growth_z:+.1f} spreads)")
+    if over:  # the latency decides; a backlog that grew as well is named, not weighed
+        also = f"; backlog growing as well: {growth}" if settled and steady.backlog_growing else ""
+        return Judgement(False, False, True, f"{', '.join(over)} over {headroom:.0%} of the limit{also}")
     if steady is None:
         return Judgement(True, False, True, "too few requests to judge the backlog")
-    settled = steady.long_enough or longest
-    growth = (f"in flight {steady.inflight_early:.1f} -> {steady.inflight_late:.1f} "
-              f"({steady.growth_z:+.1f} spreads)")
     if steady.backlog_growing:
         return Judgement(False, True, settled, f"backlog growing: {growth}")
     if steady.backlog_unsure and not longest:

@@ -136,16 +136,17 @@ def _search_table(s: dict[str, Any]) -> list[str]:
            + (f"**{chosen:,.4g} QPS, confirmed VALID by the full run**" if chosen else "**none confirmed**")
            + f" (short probes bracketed to {q['tolerance'] * 100:g}%, stopped by {q['stopped_by']}"
            + (f", ceiling {q['ceiling_qps']:,.4g} from {q['ceiling_from']}" if q.get("ceiling_qps") else "") + ").", "",
-           "| probe | target QPS | p99 TTFT ms | p99 TPOT ms | completed tokens/s | verdict |", "|---|---|---|---|---|---|"]
+           "| probe | target QPS | p99 TTFT ms | p99 TPOT ms | completed tokens/s | verdict | why |",
+           "|---|---|---|---|---|---|---|"]
     for i, p in enumerate(q["probes"], 1):
         out.append(f"| {i} | {p['qps']:,.4g} | {_fmt(p['p99_ttft_ms'])} | {_fmt(p['p99_tpot_ms'])} | "
-                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
+                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} | {p.get('why') or ''} |")
     for i, p in enumerate(q.get("settle_probes") or [], 1):
         out.append(f"| long {i} ({p['probe_s'] or p['seconds']:.0f} s) | {p['qps']:,.4g} | "
                    f"{_fmt(p['steady_p99_ttft_ms'])} | {_fmt(p['steady_p99_tpot_ms'])} | "
-                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} |")
+                   f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} | {p.get('why') or ''} |")
     for c in q.get("confirmations", []):
-        out.append(f"| full run {c['attempt']} | {c['qps']:,.4g} | | | | {c['result_validity']} |")
+        out.append(f"| full run {c['attempt']} | {c['qps']:,.4g} | | | | {c['result_validity']} | |")
     if q.get("settle_why"):
         out += ["", f"Long probes: {q['settle_why']}" + (f"; confirmed from {q['settled_qps']:,.4g} QPS."
                                                         if q.get("settled_qps") else ".")]
