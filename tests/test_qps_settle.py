@@ -78,6 +78,30 @@ def test_no_time_for_a_long_probe_keeps_the_bisections_pick():
     assert s.qps is None and s.probes == []
 
 
+def test_the_pick_goes_no_further_than_the_tolerance_above_every_long_probe():
+    # Above every long probe the law is untested, and near the edge TPOT climbs faster than it: the H200's
+    # full runs at 47.35 and 48.58 QPS saw 25.47 and 28.22 ms (TPOT ~ QPS^4, the law has QPS^1.5). Here the
+    # first long probe (46.70 QPS, 24.7 ms against 29.6) sends the second to 49.8, which reads a cool window
+    # (24.4 ms); pooled, the law puts the target near 51.7, where no probe ran.
+    readings = iter([24.73, 24.4, 27.0])
+    asked = []
+
+    def probe(q):
+        asked.append(q)
+        return _probe(q, next(readings), passed=True, seconds=104.0)
+
+    two = iter([True, True, False])
+    s = qst.settle(probe, 46.7017, 54.2, 500.0, 29.6, 0.02, time_left=lambda: next(two))
+    assert len(asked) == 2 and 49.5 < asked[1] < 50.0
+    unprobed = qst.pooled_rate(s.probes, 29.6, 500.0)
+    assert 51.5 < unprobed < 52.0 and s.qps == pytest.approx(asked[1] * 1.02)
+    assert "no long probe ran above it: 2% above the highest that passed" in s.why
+    # with time for a third long probe, the extrapolated rate is probed, not confirmed blind
+    readings, asked[:] = iter([24.73, 24.4, 27.0]), []
+    qst.settle(probe, 46.7017, 54.2, 500.0, 29.6, 0.02)
+    assert asked[2] == pytest.approx(unprobed)
+
+
 def test_settle_probe_length_follows_the_latency_within_bounds():
     assert qst.settle_seconds(3500.0, 10.0) == 140.0  # H200 Interactive: 40 latencies of 3.5 s
     assert qst.settle_seconds(10_000.0, 10.0) == qst.SETTLE_MAX_S
