@@ -170,6 +170,9 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     report = ((tmp_path / "latest") / "report.md").read_text()
     assert "search plus confirmation" in report
     assert all(f"| {p['verdict']} | {p['why']} |" in report for p in search["probes"] + search["settle_probes"])
+    # numbered as their folders under Search/ (a probe repeated longer keeps only its last run in the list)
+    assert all(f"| {int(p['log_dir'].split('/')[-1].split('-')[1])} | {p['qps']:,.4g} |" in report
+               for p in search["probes"])
     assert ((tmp_path / "latest") / "plots" / "qps_search.png").is_file()
     # the run's user.conf holds the QPS LoadGen ran, so the run (and a submission of it) can be reproduced
     conf = ((tmp_path / "latest") / "user.conf").read_text()

@@ -125,6 +125,13 @@ def _machine(s: dict[str, Any]) -> list[str]:
             + [f"- `{t['log_dir']}`: {describe_machine(t['machine'])}" for t in tests] + [""])
 
 
+def _probe_number(p: dict[str, Any], i: int) -> str:
+    """The probe's number as its folder under Search/ has it (a probe repeated longer keeps only its last
+    run in the summary, so the list's own count would drift from the folders)."""
+    parts = (p.get("log_dir") or "").rsplit("/", 1)[-1].split("-")
+    return str(int(parts[1])) if len(parts) > 1 and parts[1].isdigit() else str(i)
+
+
 def _search_table(s: dict[str, Any]) -> list[str]:
     q = s.get("qps_search")
     if not q:
@@ -139,7 +146,7 @@ def _search_table(s: dict[str, Any]) -> list[str]:
            "| probe | target QPS | p99 TTFT ms | p99 TPOT ms | completed tokens/s | verdict | why |",
            "|---|---|---|---|---|---|---|"]
     for i, p in enumerate(q["probes"], 1):
-        out.append(f"| {i} | {p['qps']:,.4g} | {_fmt(p['p99_ttft_ms'])} | {_fmt(p['p99_tpot_ms'])} | "
+        out.append(f"| {_probe_number(p, i)} | {p['qps']:,.4g} | {_fmt(p['p99_ttft_ms'])} | {_fmt(p['p99_tpot_ms'])} | "
                    f"{_fmt(p['completed_tokens_per_s'])} | {p['verdict']} | {p.get('why') or ''} |")
     for i, p in enumerate(q.get("settle_probes") or [], 1):
         out.append(f"| long {i} ({p['probe_s'] or p['seconds']:.0f} s) | {p['qps']:,.4g} | "
