@@ -232,3 +232,12 @@ def test_a_plan_job_runs_with_its_own_environment(tmp_path, monkeypatch):
                         "--root", str(tmp_path / "camp")], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and '"env" must map names to strings' in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "camp").exists()  # nothing started
+
+
+def test_search_sim_runs_the_whole_search_on_the_simulated_engine():
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "search_sim.py"), "--regime", "server", "--seeds", "2",
+                        "--ceiling", "60"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("seed  1: ") and "long probes" in lines[0]
+    assert lines[-1].startswith("server, ceiling 60.0: highest VALID fixed F = 55.5 QPS; VALID first time ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from types import SimpleNamespace
 
@@ -236,6 +237,18 @@ def test_an_engine_over_capacity_is_judged_so_once_the_probe_is_long_enough():
     assert sum(not j.passed and j.final for j in verdicts) >= 45
     # below capacity the same engine is stationary, however long the probe
     assert not any(qs.steady_state(_queue_rows(24.0, 90.0, 2.0, slots=60, seed=s)).backlog_growing for s in range(50))
+
+
+def test_a_queue_near_capacity_wanders_for_longer_than_a_latency_and_is_not_a_backlog():
+    # 60 slots of 2 s (capacity 30 QPS) at 29 QPS: a queue forms and drains over many latencies, so a
+    # 150 s window's count scatters beyond the Poisson spread. Measured from the window itself (batch
+    # means around its trend), the spread keeps most of those windows from reading as a growing backlog.
+    states = [qs.steady_state(_queue_rows(29.0, 150.0, 2.0, slots=60, seed=s), ramp_ms=6000.0) for s in range(50)]
+    assert all(s.batch_spread is not None for s in states)
+    poisson_only = sum(dataclasses.replace(s, batch_spread=None).backlog_growing for s in states)
+    assert poisson_only >= 8 and sum(s.backlog_growing for s in states) <= 3
+    # short windows (fewer than 8 mean latencies) keep the Poisson spread alone
+    assert qs.steady_state(_queue_rows(29.0, 24.0, 2.0, slots=60, seed=1)).batch_spread is None
 
 
 def test_steady_state_window_and_length():

@@ -102,6 +102,44 @@ def test_the_pick_goes_no_further_than_the_tolerance_above_every_long_probe():
     assert asked[2] == pytest.approx(unprobed)
 
 
+def test_a_long_probe_that_passed_above_a_ttft_failure_does_not_set_the_pick():
+    # A simulated Server search (seed 7 below): the long probe at the 57 QPS ceiling read a lucky window,
+    # 55.86 QPS then failed on TTFT (a queue), 53.63 passed. The pick stays under the failure.
+    ttft = {57.0: 1295.0, 55.86: 1862.0}
+
+    def probe(q):
+        t = ttft.get(round(q, 2), 600.0)
+        return _probe(q, 36.0, ttft=t, passed=t < qst.SETTLE_TARGET * 2000.0, seconds=150.0)
+
+    s = qst.settle(probe, 57.0, 57.0, 2000.0, 100.0, 0.02)
+    assert [round(p.qps, 2) for p in s.probes] == [57.0, 55.86, 53.63] and s.probes[0].passed
+    assert s.qps == pytest.approx(55.86 * (1 - qst.QUEUE_MARGIN), rel=1e-3) and s.qps < 53.63
+    assert "the highest long probe that passed under 55.86 QPS" in s.why and "lucky window: 57 QPS" in s.why
+
+
+def test_where_ttft_binds_the_pick_keeps_a_margin_under_the_lowest_failure():
+    # A pass right under the queue's wall is luck as often as not: 56.6 QPS failed on TTFT, 55.4 passed.
+    readings = iter([(57.8, 5000.0), (55.4, 900.0), (56.6, 3500.0)])
+
+    def probe(q):
+        _, t = next(readings)
+        return _probe(q, 36.0, ttft=t, passed=t < qst.SETTLE_TARGET * 2000.0, seconds=150.0)
+
+    s = qst.settle(probe, 57.8, 57.8, 2000.0, 100.0, 0.02)
+    assert s.probes[2].qps == pytest.approx(55.4 * 1.02, rel=0.01) and not s.probes[2].passed
+    assert s.qps == pytest.approx(s.probes[2].qps * (1 - qst.QUEUE_MARGIN)) and s.qps < 55.4
+    # well under the wall the highest pass stands
+    far = iter([(60.0, 9000.0), (57.6, 4800.0), (55.3, 880.0)])
+
+    def probe2(q):
+        _, t = next(far)
+        return _probe(q, 36.0, ttft=t, passed=t < qst.SETTLE_TARGET * 2000.0, seconds=150.0)
+
+    s = qst.settle(probe2, 60.0, 60.0, 2000.0, 100.0, 0.02)
+    assert s.qps == s.probes[2].qps and s.qps <= s.probes[1].qps * (1 - qst.QUEUE_MARGIN) + 1e-9
+    assert "the highest long probe that passed under 57.6 QPS" in s.why
+
+
 def test_settle_probe_length_follows_the_latency_within_bounds():
     assert qst.settle_seconds(3500.0, 10.0) == 140.0  # H200 Interactive: 40 latencies of 3.5 s
     assert qst.settle_seconds(10_000.0, 10.0) == qst.SETTLE_MAX_S
@@ -175,6 +213,30 @@ def test_settled_searches_confirm_first_time_where_short_probes_alone_overshoot(
     assert settled_valid >= 6
     assert statistics.median(ratios) >= 0.97 and min(ratios) >= 0.93 and max(ratios) <= 1.03
     assert math.isfinite(fixed) and 40.0 <= fixed <= 45.0
+
+
+def test_simulated_server_searches_stop_under_the_queue_and_confirm_first_time(monkeypatch):
+    # The H200 Server's shape: TPOT never binds, TTFT (2 s) does once the batch's seats fill and a queue
+    # forms (this engine's capacity is near 55.7 QPS). Near that wall 150 s long probes pass at rates whose
+    # 600 s runs fail; the margin under the lowest long probe that TTFT stopped makes the pick hold.
+    monkeypatch.setattr(se, "TPOT_LIMIT_MS", 1e9)
+    monkeypatch.setattr(se, "TTFT_LIMIT_MS", 2000.0)
+    monkeypatch.setattr(_Limits, "tpot_ms", 1e9)
+    monkeypatch.setattr(_Limits, "ttft_ms", 2000.0)
+    grid = [53.0 + 0.5 * k for k in range(9)]
+    fixed = max(q for q in grid if se.full_run_valid(q, 20_000 + int(q * 10))[0])
+    valid, ratios = 0, []
+    for seed in range(1, 9):
+        runner = SimRunner(seed)
+        runner.cfg.search_budget_min = 7.0
+        result = search.settle(runner, search.run_search(runner, search.start_qps(60.0), 60.0))
+        walls = [p.qps for p in result.settle_probes if not p.passed and p.tpot_alone(2000.0, qst.SETTLE_TARGET) is None]
+        assert walls and result.settled_qps <= min(walls) * (1 - qst.QUEUE_MARGIN) + 1e-9
+        valid += se.full_run_valid(result.settled_qps, 30_000 + seed)[0]
+        ratios.append(result.settled_qps / fixed)
+    # with the highest pass instead, 4 of these 8 confirmations were VALID
+    assert valid >= 6 and fixed == 55.5
+    assert statistics.median(ratios) >= 0.95 and max(ratios) <= 1.01
 
 
 def test_a_full_run_in_the_history_lowers_the_long_probes_aim_by_what_their_windows_miss():

@@ -8,17 +8,8 @@ only a candidate: the caller confirms it with a full LoadGen run before reportin
 A probe is judged on its steady state, not its start: at a load near capacity every request lasts
 seconds (128 tokens x 70 ms on an H200), and as the batch fills each request gets slower, so the ramp
 lasts several request latencies. Only requests issued in the probe's second half count, and the probe
-lasts STEADY_LATENCIES p90 latencies of that window (it is repeated longer when it did not).
-
-"Over capacity" is a measurement, not a threshold on noise. Below capacity the count of requests in
-flight is stationary and Poisson-like (M/G/inf: its variance is its mean), so the rise between the
-window's two halves is judged in units of that spread (`SteadyState.growth_z`); above capacity the
-backlog grows linearly with time and the rise keeps growing as the probe lengthens, while the spread
-grows only as its square root. A rise of Z_OVER spreads is over capacity; between Z_UNSURE and Z_OVER
-the probe is undecided and repeated longer; below, it is noise (15-40 in flight rising by 8% on the
-H200, at a third of the TPOT limit, was such noise). A probe whose backlog does not drain within its
-own duration after its schedule ended is over capacity too: what it left is cancelled, so that every
-probe starts on an idle engine and lasts at most about twice its duration.
+lasts STEADY_LATENCIES p90 latencies of that window (it is repeated longer when it did not). Whether
+its backlog grows is a measurement with its spread (steady.py), not a threshold on noise.
 """
 
 from __future__ import annotations
@@ -28,13 +19,10 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
+from .steady import (INFLIGHT_GROWTH_FLOOR, STEADY_LATENCIES, Z_OVER, Z_UNSURE, SteadyState,  # noqa: F401
+                     steady_state)
+
 MAX_HALVINGS = 5  # a start 32x too high is still found; an engine failing at 1/32 of it cannot serve this limit
-STEADY_LATENCIES = 6.0  # a probe lasts at least this many p90 request latencies (of its steady window)
-# In-flight rise through the window, in Poisson spreads: one-sided, Z_OVER = 3.5 is a false alarm in
-# ~2 of 10,000 probes of a stationary engine; real overload passes it as soon as the probe is long enough.
-Z_OVER = 3.5
-Z_UNSURE = 2.0
-INFLIGHT_GROWTH_FLOOR = 3.0  # ... and by more than this many requests (small counts are noisy)
 PROBE_HEADROOM = 0.9  # a probe passes under this share of each limit: a full run's p99 sees a longer tail
 # Confirmation step after an INVALID full run, from how far its p99 missed the limit (m = p99 / limit).
 # TTFT explodes with queueing just past capacity: a small step, never above the rate the run completed
@@ -46,93 +34,6 @@ TPOT_QPS_ELASTICITY, TPOT_TARGET_SHARE = 0.66, 0.97
 MAX_STEP = 0.3
 # A first probe failed on p99 TPOT alone: the next goes where that law puts this share of the limit, not to
 FIRST_STEP_AIM = 0.8  # half the rate (H200 Interactive: 51.53 QPS at 27.1 ms -> 47.6, where halving tried 25.8)
-
-
-@dataclass(frozen=True)
-class SteadyState:
-    """A probe after its ramp: requests issued in the window, their p99s, and whether a backlog grows."""
-
-    window_start_ms: float
-    requests: int
-    p99_ttft_ms: float | None
-    p99_tpot_ms: float | None
-    p90_latency_ms: float | None  # over the whole probe; sizes the next probe
-    inflight_early: float  # mean requests in flight over the window's first half
-    inflight_late: float  # ... and over its second half
-    long_enough: bool  # the probe lasted STEADY_LATENCIES p90 latencies of its window: the batch had filled
-    window_s: float = 0.0  # the window's length
-    mean_latency_ms: float | None = None  # of the window's requests: how long the count in flight remembers
-
-    @property
-    def inflight_growth(self) -> float:
-        """Requests in flight, second half of the window minus its first half."""
-        return self.inflight_late - self.inflight_early
-
-    @property
-    def growth_z(self) -> float:
-        """The in-flight rise in units of its spread for a stationary engine.
-
-        In flight at a moment is Poisson (M/G/inf: variance = mean) and stays correlated for about one
-        mean latency W, so the mean over a half window of L/2 s has variance mean x min(1, 4 W / L):
-        var(late - early) = (early + late) x min(1, 4 W / L). Without W or L: no averaging is credited.
-        """
-        share = 1.0
-        if self.window_s > 0 and self.mean_latency_ms:
-            share = min(1.0, 4 * self.mean_latency_ms / 1000 / self.window_s)
-        return self.inflight_growth / math.sqrt(max(1.0, (self.inflight_early + self.inflight_late) * share))
-
-    @property
-    def backlog_growing(self) -> bool:
-        """The rise is far beyond the noise of a stationary count: the queue grows at this rate."""
-        return self.growth_z >= Z_OVER and self.inflight_growth > INFLIGHT_GROWTH_FLOOR
-
-    @property
-    def backlog_unsure(self) -> bool:
-        """The rise may be noise or a slow overload: a longer probe tells them apart."""
-        return not self.backlog_growing and self.growth_z >= Z_UNSURE and self.inflight_growth > INFLIGHT_GROWTH_FLOOR
-
-
-def _pct(values: Sequence[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-def _mean_inflight(spans: Sequence[tuple[float, float]], t0: float, t1: float, points: int = 40) -> float:
-    if t1 <= t0:
-        return 0.0
-    step = (t1 - t0) / points
-    return sum(a <= t0 + (k + 0.5) * step < b for k in range(points) for a, b in spans) / points
-
-
-def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -> SteadyState | None:
-    """Judge a probe's SUT timing rows (issued_ms, ttft_ms, tpot_ms, latency_ms) after its ramp.
-
-    The window is the second half of the issue span, or (a long probe) everything issued after ramp_ms
-    when that is earlier. In-flight counts use the completion times; a request still open when the
-    probe's schedule ended counts as in flight until then.
-    """
-    if len(rows) < 8:
-        return None
-    issued = sorted(float(r["issued_ms"]) for r in rows)
-    end = issued[-1]
-    start = end / 2 if ramp_ms is None else min(end / 2, max(0.0, ramp_ms))
-    window = [r for r in rows if float(r["issued_ms"]) >= start]
-    latencies = [float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None]
-    p90_latency = _pct(latencies, 0.90)
-    spans = [(float(r["issued_ms"]), float(r["issued_ms"]) + float(r["latency_ms"])
-              if r.get("latency_ms") is not None else math.inf) for r in rows]
-    mid = (start + end) / 2
-    return SteadyState(
-        window_start_ms=start, requests=len(window),
-        p99_ttft_ms=_pct([float(r["ttft_ms"]) for r in window if r.get("ttft_ms") is not None], 0.99),
-        p99_tpot_ms=_pct([float(r["tpot_ms"]) for r in window if r.get("tpot_ms") is not None], 0.99),
-        p90_latency_ms=p90_latency,
-        inflight_early=_mean_inflight(spans, start, mid), inflight_late=_mean_inflight(spans, mid, end),
-        long_enough=p90_latency is None or end >= STEADY_LATENCIES * p90_latency,
-        window_s=(end - start) / 1000, mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
-    )
 
 
 def probe_seconds(minimum_s: float, maximum_s: float, p90_latency_ms: float | None) -> float:
