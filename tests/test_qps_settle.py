@@ -230,11 +230,12 @@ def test_simulated_server_searches_stop_under_the_queue_and_confirm_first_time(m
         runner = SimRunner(seed)
         runner.cfg.search_budget_min = 7.0
         result = search.settle(runner, search.run_search(runner, search.start_qps(60.0), 60.0))
-        walls = [p.qps for p in result.settle_probes if not p.passed and p.tpot_alone(2000.0, qst.SETTLE_TARGET) is None]
+        walls = [p.qps for p in result.settle_probes
+                 if not p.passed and p.tpot_alone(2000.0, qst.SETTLE_TARGET) is None]
         assert walls and result.settled_qps <= min(walls) * (1 - qst.QUEUE_MARGIN) + 1e-9
         valid += se.full_run_valid(result.settled_qps, 30_000 + seed)[0]
         ratios.append(result.settled_qps / fixed)
-    # with the highest pass instead, 4 of these 8 confirmations were VALID
+    # with the highest pass instead (and the Poisson spread alone), 3 of these 8 confirmations were VALID
     assert valid >= 6 and fixed == 55.5
     assert statistics.median(ratios) >= 0.95 and max(ratios) <= 1.01
 
