@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mlperf_vllm.orchestrate import search  # noqa: E402
 from tests import sim_engine as se  # noqa: E402
-from tests import test_qps_settle as sim  # noqa: E402
 
 REGIMES = {"interactive": (se.TTFT_LIMIT_MS, se.TPOT_LIMIT_MS, [38.0 + 0.5 * k for k in range(17)]),
            "server": (2000.0, 1e9, [53.0 + 0.5 * k for k in range(9)])}
@@ -35,12 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-min", type=float, default=7.0, help="--search-budget-min")
     args = ap.parse_args(argv)
     ttft, tpot, grid = REGIMES[args.regime]
-    se.TTFT_LIMIT_MS, se.TPOT_LIMIT_MS = ttft, tpot
-    sim._Limits.ttft_ms, sim._Limits.tpot_ms = ttft, tpot
+    se.TTFT_LIMIT_MS, se.TPOT_LIMIT_MS = ttft, tpot  # the engine's full runs and its runner read these
     fixed = max(q for q in grid if se.full_run_valid(q, 20_000 + int(q * 10))[0])
     valid, both, ratios = 0, 0, []
     for seed in range(1, args.seeds + 1):
-        runner = sim.SimRunner(seed)
+        runner = se.SimRunner(seed)
         runner.cfg.search_budget_min = args.budget_min
         start = search.start_qps(args.ceiling) if args.ceiling else 2.0
         result = search.settle(runner, search.run_search(runner, start, args.ceiling))

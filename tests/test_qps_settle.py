@@ -16,10 +16,10 @@ import pytest
 
 from mlperf_vllm.mlperf import qps_search as qs
 from mlperf_vllm.mlperf import qps_settle as qst
-from mlperf_vllm.orchestrate import plan as planning
 from mlperf_vllm.orchestrate import search
 
 from . import sim_engine as se
+from .sim_engine import SimRunner
 
 BETA = 1 / qs.TPOT_QPS_ELASTICITY
 
@@ -150,47 +150,6 @@ def test_settle_probe_length_follows_the_latency_within_bounds():
 
 # --- the whole search on the simulated engine --------------------------------------------------------
 
-class _Limits:
-    ttft_ms, tpot_ms = se.TTFT_LIMIT_MS, se.TPOT_LIMIT_MS
-
-
-class SimRunner:
-    """LoadGenRunner's probe interface, answered by the simulated engine (virtual time)."""
-
-    def __init__(self, seed: int, tail_shortfall: float | None = None) -> None:
-        self.cfg = types.SimpleNamespace(search_probe_s=10.0, search_budget_min=30.0, search_tolerance=0.02)
-        self.limits, self.seed, self.tail_shortfall = _Limits, seed, tail_shortfall
-        self.last_steady, self.started, self.p90_latency_ms = None, None, {}
-
-    def tail_reference(self, seconds):
-        if self.tail_shortfall is None:
-            return None
-        return planning.TailReference("20261202-082437-datacenter-interactive", seconds, self.tail_shortfall, 8)
-
-    def probe(self, n, qps, seconds, longest=False, headroom=qs.PROBE_HEADROOM, ramp_ms=None, kind="probe",
-              tpot_limit_ms=None):
-        qps = search.as_written(qps)  # as LoadGenRunner: the rate as user.conf writes it
-        rows = se.run(qps, seconds, self.seed * 1000 + n + (500 if kind == "settle" else 0))
-        bound = (seconds + max(search.DRAIN_MIN_S, seconds)) * 1000  # the drain bound: the rest is cancelled
-        drained = all(r["issued_ms"] + r["latency_ms"] <= bound for r in rows)
-        for r in rows:
-            if r["issued_ms"] + r["latency_ms"] > bound:
-                r["latency_ms"] = r["tpot_ms"] = None
-        steady = qs.steady_state(rows, ramp_ms)
-        ttft = se.percentile([r["ttft_ms"] for r in rows], 0.99)
-        tpots = [r["tpot_ms"] for r in rows if r["tpot_ms"] is not None]
-        tpot = se.percentile(tpots, 0.99) if tpots else None
-        j = qs.judge(steady, ttft, tpot, 0, drained, _Limits.ttft_ms, tpot_limit_ms or _Limits.tpot_ms, longest,
-                     headroom)
-        self.last_steady = steady
-        if steady is not None and steady.p90_latency_ms is not None:
-            self.p90_latency_ms[qps] = steady.p90_latency_ms
-        return qs.ProbeResult(qps, ttft, tpot, None, 0, j.passed, seconds, overloaded=j.overloaded,
-                              steady_p99_ttft_ms=steady and steady.p99_ttft_ms,
-                              steady_p99_tpot_ms=steady and steady.p99_tpot_ms, probe_s=seconds, drained=drained,
-                              final=j.final, why=j.why)
-
-
 def test_settled_searches_confirm_first_time_where_short_probes_alone_overshoot():
     # The highest VALID fixed 600 s rate on a 0.5 QPS grid (one run per rate, as a submitter would run them).
     grid = [38.0 + 0.5 * k for k in range(17)]
@@ -221,8 +180,6 @@ def test_simulated_server_searches_stop_under_the_queue_and_confirm_first_time(m
     # 600 s runs fail; the margin under the lowest long probe that TTFT stopped makes the pick hold.
     monkeypatch.setattr(se, "TPOT_LIMIT_MS", 1e9)
     monkeypatch.setattr(se, "TTFT_LIMIT_MS", 2000.0)
-    monkeypatch.setattr(_Limits, "tpot_ms", 1e9)
-    monkeypatch.setattr(_Limits, "ttft_ms", 2000.0)
     grid = [53.0 + 0.5 * k for k in range(9)]
     fixed = max(q for q in grid if se.full_run_valid(q, 20_000 + int(q * 10))[0])
     valid, ratios = 0, []

@@ -25,8 +25,9 @@ while 2% over capacity TTFT stopped 12 of 16 as before.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 STEADY_LATENCIES = 6.0  # a probe lasts at least this many p90 request latencies (of its steady window)
 # In-flight rise through the window, in Poisson spreads: one-sided, Z_OVER = 3.5 is a false alarm in
@@ -92,11 +93,18 @@ def _pct(values: Sequence[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def _mean_inflight(spans: Sequence[tuple[float, float]], t0: float, t1: float, points: int = 40) -> float:
+def _in_flight(spans: Sequence[tuple[float, float]]) -> Callable[[float], int]:
+    """Requests in flight at a moment t (issued at or before t, not yet completed): two sorted lists and a
+    bisection each, where a span ends at or after it starts."""
+    starts, ends = sorted(a for a, _ in spans), sorted(b for _, b in spans)
+    return lambda t: bisect_right(starts, t) - bisect_right(ends, t)
+
+
+def _mean_inflight(count: Callable[[float], int], t0: float, t1: float, points: int = 40) -> float:
     if t1 <= t0:
         return 0.0
     step = (t1 - t0) / points
-    return sum(a <= t0 + (k + 0.5) * step < b for k in range(points) for a, b in spans) / points
+    return sum(count(t0 + (k + 0.5) * step) for k in range(points)) / points
 
 
 def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -> SteadyState | None:
@@ -114,8 +122,8 @@ def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -
     window = [r for r in rows if float(r["issued_ms"]) >= start]
     latencies = [float(r["latency_ms"]) for r in window if r.get("latency_ms") is not None]
     p90_latency = _pct(latencies, 0.90)
-    spans = [(float(r["issued_ms"]), float(r["issued_ms"]) + float(r["latency_ms"])
-              if r.get("latency_ms") is not None else math.inf) for r in rows]
+    count = _in_flight([(float(r["issued_ms"]), float(r["issued_ms"]) + float(r["latency_ms"])
+                         if r.get("latency_ms") is not None else math.inf) for r in rows])
     mid = (start + end) / 2
     mean_latency = sum(latencies) / len(latencies) if latencies else None
     return SteadyState(
@@ -123,14 +131,14 @@ def steady_state(rows: Sequence[dict[str, Any]], ramp_ms: float | None = None) -
         p99_ttft_ms=_pct([float(r["ttft_ms"]) for r in window if r.get("ttft_ms") is not None], 0.99),
         p99_tpot_ms=_pct([float(r["tpot_ms"]) for r in window if r.get("tpot_ms") is not None], 0.99),
         p90_latency_ms=p90_latency,
-        inflight_early=_mean_inflight(spans, start, mid), inflight_late=_mean_inflight(spans, mid, end),
+        inflight_early=_mean_inflight(count, start, mid), inflight_late=_mean_inflight(count, mid, end),
         long_enough=p90_latency is None or end >= STEADY_LATENCIES * p90_latency,
         window_s=(end - start) / 1000, mean_latency_ms=mean_latency,
-        batch_spread=batch_spread(spans, start, end, mean_latency),
+        batch_spread=batch_spread(count, start, end, mean_latency),
     )
 
 
-def batch_spread(spans: Sequence[tuple[float, float]], start: float, end: float,
+def batch_spread(count: Callable[[float], int], start: float, end: float,
                  mean_latency_ms: float | None) -> float | None:
     """The spread of the window's late-minus-early mean count, measured from the window itself: the
     residuals of the BATCHES stretches' mean counts around their straight line (variance s2) make the
@@ -139,7 +147,7 @@ def batch_spread(spans: Sequence[tuple[float, float]], start: float, end: float,
     if not mean_latency_ms or end - start < BATCHES * MIN_BATCH_LATENCIES * mean_latency_ms:
         return None
     width = (end - start) / BATCHES
-    means = [_mean_inflight(spans, start + b * width, start + (b + 1) * width, 20) for b in range(BATCHES)]
+    means = [_mean_inflight(count, start + b * width, start + (b + 1) * width, 20) for b in range(BATCHES)]
     xs = [b - (BATCHES - 1) / 2 for b in range(BATCHES)]
     centre = sum(means) / BATCHES
     slope = sum(x * m for x, m in zip(xs, means)) / sum(x * x for x in xs)
