@@ -140,7 +140,7 @@ class RunConfig:
     version: str = "v6.1"
     accuracy_log: Path | None = None
     rescore_only: bool = False  # --accuracy-log without --results-dir: print the scores, write nothing
-    search_budget_min: float = 30.0
+    search_budget_min: float | None = None  # None: search.DEFAULT_BUDGET_S
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
     compliance_test06: bool = False

@@ -149,10 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--server-target-qps", default=None,
                    help="Server/Interactive target queries/s: Q; auto (0.8 x the last Offline samples/s); or search "
                         "(find the highest QPS within the latency limits, then confirm it with a full run)")
-    g.add_argument("--search-budget-min", default=30.0,
+    g.add_argument("--search-budget-min", default=None,
                    type=number("--search-budget-min", float, 0, MAX_RUN_S / 60,
                                f"positive minutes, at most {MAX_RUN_S // 60} (a day)", low_open=True),
-                   help="with --server-target-qps search: time budget of the search probes, in minutes")
+                   help="with --server-target-qps search: time budget of the search probes, in minutes (default 5: "
+                        "with the full run that confirms the pick, 15-20 minutes on one H200)")
     g.add_argument("--search-probe-duration", default=10.0,
                    type=number("--search-probe-duration", float, 0, 3600, "positive seconds, at most 3600",
                                low_open=True),
@@ -300,7 +301,8 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
     if a.stall_timeout <= 0:
         raise UsageError(f"--stall-timeout must be positive seconds, got {a.stall_timeout}.")
-    if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
+    budget = a.search_budget_min
+    if (budget is not None and budget <= 0) or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
         raise UsageError("--search-budget-min and --search-probe-duration must be positive, "
                          "--search-tolerance in (0, 0.5).")
     if a.offline_expected_qps is not None and scenario is not Scenario.OFFLINE:

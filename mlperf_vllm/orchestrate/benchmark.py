@@ -171,11 +171,13 @@ class Measurement:
             self.progress)
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
         start, t0 = search.start_qps(ceiling), time.monotonic()
+        log.info("search: %s", search.expected_line(runner, start, ceiling))
         result = search.settle(runner, search.run_search(runner, start, ceiling))
         record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
                                      "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
                                      "confirmations": [], "confirmed_qps": None,
-                                     "probes_s": round(time.monotonic() - t0, 1), "full_runs_s": None}
+                                     "probes_s": round(time.monotonic() - t0, 1), "full_runs_s": None,
+                                     "budget_s": runner.budget_s}
         self.outcome.search = record
         if result.best_qps is None:
             raise search.no_valid_probe(cfg, result, start)
