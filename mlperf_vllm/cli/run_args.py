@@ -8,7 +8,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from .. import presets, rules
 from ..config import (
@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_switch(g, "--keep-all", 1, "1 keeps every run; 0 removes earlier runs of the same category and scenario")
     add_switch(g, "--extra-metrics", 0,
                "1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
+    from .set_args import add_set_flags
+
+    add_set_flags(p)
     return p
 
 
@@ -344,14 +347,27 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
             setattr(a, key, value)
 
 
-def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest:
+def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest | Any:
     """Flags -> (RunConfig, --device) or a SubmissionRequest; raises UsageError (exit 2) with one line."""
     parser = build_parser()
     args = list(argv if argv is not None else sys.argv[1:])
     a = parser.parse_args(args)
+    if a.submission_set is not None:
+        from . import set_args
+
+        return set_args.parse_set(parser, a, args)
+    set_only = [f for f, v in (("--gpus", a.gpus), ("--scenarios", a.scenarios)) if v is not None]
+    set_only += ["--plan"] * a.plan + ["--pack-failed"] * a.pack_failed
+    if set_only:
+        raise UsageError(f"{set_only[0]} is for --submission-set; add --submission-set datacenter|edge or drop it.")
     if a.submission_dir is not None:
         return SubmissionRequest(a.results_dir or Path("results"), a.submission_dir, a.system_name, a.submitter,
                                  a.version, "version" in _given_dests(parser, args))
+    return run_config(parser, a, args)
+
+
+def run_config(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str]) -> tuple[RunConfig, str]:
+    """The parsed flags of one benchmark run -> (RunConfig, --device); raises UsageError (exit 2)."""
     category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
     if a.preset:
         _apply_preset(parser, a, args, scenario)

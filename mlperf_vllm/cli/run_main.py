@@ -11,7 +11,7 @@ from .. import diagnose
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
-from . import interrupt, run_args
+from . import interrupt, run_args, set_args
 from .console import configure_console_logging, error_line, say
 from .dotenv import load_env_file
 
@@ -70,6 +70,17 @@ def _submission(req: run_args.SubmissionRequest) -> int:
     return EXIT_OK
 
 
+def _submission_set(req: set_args.SetRequest) -> int:
+    """--submission-set: print the plan (--plan), or say that running the set is not available yet."""
+    from ..orchestrate import set_plan
+
+    say("\n".join(set_plan.plan_lines(req.plan(), req.submission_dir, req.results_dir)))
+    if req.plan_only:
+        return EXIT_OK
+    raise UsageError("running a whole --submission-set is not available yet; run each scenario with run.py "
+                     "--mode both (--compliance-test06 for datacenter), then --submission-dir, or add --plan.")
+
+
 def _tokenizer(plan: Any) -> Any:
     """The local tokenizer, loaded before the run: accuracy is scored with it, and --backend openai counts
     the tokens of servers that send text without token ids with it (in performance runs too)."""
@@ -114,6 +125,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
         request = run_args.parse_request(args)
         if isinstance(request, run_args.SubmissionRequest):
             return _submission(request)
+        if isinstance(request, set_args.SetRequest):
+            return _submission_set(request)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
         tokenizer = _tokenizer(plan)
