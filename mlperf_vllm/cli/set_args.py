@@ -10,7 +10,7 @@ import argparse
 import copy
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..config import Category, RunConfig, Scenario
 from ..errors import UsageError
@@ -65,10 +65,12 @@ def add_set_flags(p: argparse.ArgumentParser) -> None:
                         "where accuracy cannot pass, e.g. the demo model); the checker's verdict says what fails")
 
 
-def _given(parser: argparse.ArgumentParser, args: Sequence[str]) -> set[str]:
-    from .run_args import _given_dests
-
-    return _given_dests(parser, args)
+def refuse_outside_a_set(a: argparse.Namespace) -> None:
+    """The set's own flags without --submission-set: one line saying what to do."""
+    given = [f for f, v in (("--gpus", a.gpus), ("--scenarios", a.scenarios), ("--plan", a.plan),
+                            ("--pack-failed", a.pack_failed)) if v not in (None, False)]
+    if given:
+        raise UsageError(f"{given[0]} is for --submission-set; add --submission-set datacenter|edge or drop it.")
 
 
 def _scenario_namespace(a: argparse.Namespace, category: Category, scenario: Scenario,
@@ -104,11 +106,10 @@ def _check_gpus(a: argparse.Namespace, gpus: tuple[int, ...] | None, given: set[
                          "--gpus; drop --data-parallel-size (the set uses every GPU) or fix --gpus.")
 
 
-def parse_set(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str]) -> SetRequest:
-    """Check a --submission-set command before anything runs; UsageError (exit 2, one line) otherwise."""
-    from .run_args import run_config
-
-    given = _given(parser, args)
+def parse_set(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str], given: set[str],
+              run_config: Callable[..., tuple[RunConfig, str]]) -> SetRequest:
+    """Check a --submission-set command before anything runs; UsageError (exit 2, one line) otherwise.
+    `given` names the flags on the command line; `run_config` builds one run's config (run_args)."""
     for dest, why in NOT_IN_A_SET.items():
         if dest in given:
             raise UsageError(f"{why} (with --submission-set).")
