@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -45,6 +45,7 @@ class SetRequest:
     plan_only: bool
     pack_failed: bool
     search_budget_s: float
+    argv: dict[Scenario, tuple[str, ...]] = field(default_factory=dict)  # each scenario's run.py flags
 
     def plan(self) -> set_plan.SetPlan:
         return set_plan.build(self.category, list(self.configs), self.gpus, self.search_budget_s, self.pack_failed)
@@ -124,12 +125,57 @@ def parse_set(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequ
                              "closed/<submitter>/results/<system-name>/...).")
     if "/" in a.system_name or a.system_name.startswith("."):
         raise UsageError("--system-name must be a plain name, e.g. 8xH200_vLLM")
-    configs, device = [], "auto"
+    spelled = _spelled_out(parser, args)
+    configs, device, argv = [], "auto", {}
     for scenario in scenarios:
-        cfg, device = run_config(parser, _scenario_namespace(a, category, scenario, gpus), args)
+        b = _scenario_namespace(a, category, scenario, gpus)
+        cfg, device = run_config(parser, b, args)
         configs.append(cfg)
+        argv[scenario] = scenario_argv(spelled, a, b, given)
     from ..orchestrate.search import DEFAULT_BUDGET_S
 
     budget = DEFAULT_BUDGET_S if a.search_budget_min is None else a.search_budget_min * 60
     return SetRequest(category, tuple(configs), device, gpus, a.submitter, a.system_name, a.submission_dir,
-                      a.results_dir or Path("results"), a.version, a.plan, a.pack_failed, budget)
+                      a.results_dir or Path("results"), a.version, a.plan, a.pack_failed, budget, argv)
+
+
+# The set's own flags (with whether they take a value), left out of each scenario's run.py call.
+SET_FLAGS = {"--submission-set": True, "--scenarios": True, "--gpus": True, "--plan": False, "--pack-failed": False,
+             "--submission-dir": True, "--system-name": True, "--submitter": True}
+PER_SCENARIO = {"--server-target-qps": "server_target_qps", "--offline-expected-qps": "offline_expected_qps",
+                "--singlestream-expected-latency-ms": "singlestream_expected_latency_ms",
+                "--data-parallel-size": "data_parallel_size", "--compliance-test06": "compliance_test06"}
+
+
+def _spelled_out(parser: argparse.ArgumentParser, args: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The command line as (flag, its tokens); a flag must be spelled out in full (each scenario's run.py call is
+    made from these tokens, so an abbreviation could not be told from another flag)."""
+    options = parser._option_string_actions
+    out: list[tuple[str, list[str]]] = []
+    for token in args:
+        flag = token.split("=", 1)[0]
+        if token.startswith("--") and flag in options:
+            out.append((flag, [token]))
+        elif token.startswith("--"):
+            raise UsageError(f"{flag}: with --submission-set, spell every flag out in full (see --help).")
+        elif out:
+            out[-1][1].append(token)
+        else:
+            raise UsageError(f"unexpected argument {token!r}; run.py takes flags only.")
+    return out
+
+
+def scenario_argv(spelled: list[tuple[str, list[str]]], a: argparse.Namespace, b: argparse.Namespace,
+                  given: set[str]) -> tuple[str, ...]:
+    """The run.py flags of one scenario of the set: the set's own flags and other scenarios' rates left out,
+    this scenario's category, scenario, mode, TEST06, rate and data parallelism put in."""
+    argv = [t for flag, tokens in spelled if flag not in SET_FLAGS and flag not in PER_SCENARIO for t in tokens]
+    argv += ["--category", b.category, "--scenario", b.scenario, "--mode", "both"]
+    argv += ["--compliance-test06"] if b.compliance_test06 else []
+    for flag, dest in PER_SCENARIO.items():
+        value = getattr(b, dest)
+        if dest == "compliance_test06" or value is None:
+            continue
+        if dest != "data_parallel_size" or "data_parallel_size" in given or value != a.data_parallel_size:
+            argv += [flag, str(value)]
+    return tuple(argv)

@@ -51,6 +51,9 @@ class State(str, enum.Enum):
     STALE = "stale"  # recorded with other settings: runs again
 
 
+REDO = (State.PENDING, State.UNFINISHED, State.STALE)
+
+
 @dataclass(frozen=True)
 class Assessment:
     """A step's state, in words, and the run folder it refers to."""
@@ -152,8 +155,9 @@ class Ledger:
         return tuple(key_of(s, step.test) for step, s in zip(self.steps, self.settings))
 
     def to_redo(self) -> tuple[Step, ...]:
-        """Steps that must run: anything not done (a failed step too: the caller decides whether to retry it)."""
-        return tuple(step for step, a in zip(self.steps, self.assessments) if a.state is not State.DONE)
+        """Steps that must run: never run, unfinished or stale. A failed step is not retried (its verdict, an
+        accuracy or TEST06 failure above all, would repeat); changing its settings makes it stale."""
+        return tuple(step for step, a in zip(self.steps, self.assessments) if a.state in REDO)
 
 
 def final_settings(run_settings_list: list[dict[str, Any]], packing: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +180,10 @@ def build(plan: SetPlan, packing: dict[str, Any], previous: dict[str, Any] | Non
         steps.append(step)
         settings.append(packed)
         entry = recorded.get(step.name) or {}
-        if entry.get("state") == State.DONE.value and entry.get("settings") == json.loads(json.dumps(packed)):
-            states.append(Assessment(State.DONE, entry.get("why") or "done"))
-        elif entry.get("state") == State.DONE.value:
+        ended = entry.get("state") in (State.DONE.value, State.FAILED.value)
+        if ended and entry.get("settings") == json.loads(json.dumps(packed, default=str)):
+            states.append(Assessment(State(entry["state"]), str(entry.get("why") or entry["state"])))
+        elif ended:
             states.append(Assessment(State.STALE, "settings changed: " + "; ".join(
                 changes(entry.get("settings") or {}, packed)[:2])))
         else:

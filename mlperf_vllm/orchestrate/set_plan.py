@@ -222,7 +222,7 @@ def build(category: Category, cfgs: list[RunConfig], gpus: tuple[int, ...] | Non
 
 
 def minutes(seconds: float) -> str:
-    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, math.ceil(seconds))} s"
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{math.ceil(seconds)} s"
 
 
 def plan_lines(plan: SetPlan, submission_dir: Path, results_dir: Path) -> list[str]:
