@@ -331,6 +331,7 @@ def test_set_end_to_end_killed_inside_a_step_then_resumed(tmp_path):
     assert _folders(tmp_path / "res", "offline") == offline_runs  # finished steps are not rerun
     assert len(_folders(tmp_path / "res", "server")) == 2  # the killed one is kept; the step ran again
     assert "offline.test06: done" in out and "packing although they FAILED (--pack-failed)" in out
+    assert "server.accuracy: unfinished — the set stopped while this step ran" in out
     table = out[out.index("| scenario | performance"):].splitlines()
     assert table[2].startswith("| Offline | ok | FAILED: accuracy FAIL | ok | yes (failed) |")
     assert table[3].startswith("| Server | FAILED: performance INVALID")
@@ -341,6 +342,11 @@ def test_set_end_to_end_killed_inside_a_step_then_resumed(tmp_path):
         assert (base / "TEST06" / "verify_accuracy.txt").is_file()
         assert "hash=" in (base / "accuracy" / "accuracy.txt").read_text()  # truncated, with its hash
 
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "file").write_text("x")
+    refused = subprocess.run([*command[:-5], "--submission-dir", "other", *command[-3:]], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "this set did not pack it" in refused.stderr  # before anything runs
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 5
     assert "Set: 0 of 9 steps to run" in again.stdout and "pack: done" in again.stdout

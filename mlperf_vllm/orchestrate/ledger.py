@@ -126,6 +126,8 @@ def verdict(test: str, summary: RunSummary, run_dir: Path) -> Assessment:
 
 def assess(step: Step, settings: dict[str, Any], recorded: dict[str, Any] | None, results_dir: Path) -> Assessment:
     """Where a step stands, given what the last status.json recorded for it (None: nothing)."""
+    if recorded and recorded.get("state") == State.RUNNING.value and not recorded.get("run"):
+        return Assessment(State.UNFINISHED, "the set stopped while this step ran (killed, crashed or rebooted)")
     if not recorded or not recorded.get("run"):
         return Assessment(State.PENDING, "not run yet")
     old = recorded.get("settings")

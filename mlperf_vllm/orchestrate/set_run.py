@@ -94,6 +94,7 @@ class SetRunner:
         if busy:
             raise UsageError(f"{busy[0][0]} is running in another process ({busy[0][1]}); wait for it or stop it, "
                              "then run the same command again.")
+        self.check_target()
         other = self.previous.get("pid")
         if isinstance(other, int) and other != os.getpid() and self.previous.get("host") == socket.gethostname() \
                 and _alive(other):
@@ -195,13 +196,24 @@ class SetRunner:
         self.save()
         self.say("\n".join(submission.summary_lines(report)))
 
+    def own_tree(self) -> bool:
+        """Did this set pack --submission-dir before (so it may replace it)?"""
+        return self.previous.get("submission_dir") == str(self.packing.submission_dir) and any(
+            e.get("name") == "pack" and e.get("state") in (State.DONE.value, State.FAILED.value)
+            for e in self.previous.get("steps") or [] if isinstance(e, dict))
+
+    def check_target(self) -> None:
+        """Before any run: --submission-dir must be new, empty, or this set's own earlier tree."""
+        out = self.packing.submission_dir
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--submission-dir {out} is a file, not a folder; pass a new folder.")
+        if out.is_dir() and any(out.iterdir()) and not self.own_tree():
+            raise UsageError(f"--submission-dir {out} is not empty and this set did not pack it; choose a new folder.")
+
     def set_aside_own_tree(self) -> None:
         """A tree this set packed before (now stale) is renamed, never deleted, so the new one can take its place."""
         out = self.packing.submission_dir
-        packed_here = self.previous.get("submission_dir") == str(out) and any(
-            e.get("name") == "pack" and e.get("state") in (State.DONE.value, State.FAILED.value)
-            for e in self.previous.get("steps") or [] if isinstance(e, dict))
-        if packed_here and out.is_dir() and any(out.iterdir()):
+        if self.own_tree() and out.is_dir() and any(out.iterdir()):
             aside = out.with_name(f"{out.name}.replaced-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
             out.rename(aside)
             self.say(f"  the tree this set packed before is kept as {aside}")
