@@ -351,3 +351,14 @@ def test_set_end_to_end_killed_inside_a_step_then_resumed(tmp_path):
     assert again.returncode == 5
     assert "Set: 0 of 9 steps to run" in again.stdout and "pack: done" in again.stdout
     assert len(_folders(tmp_path / "res", "server")) == 2  # nothing ran again
+
+
+def test_ledger_a_changed_user_conf_is_stale(tmp_path):
+    conf = tmp_path / "user.conf"
+    conf.write_text("*.Server.target_qps = 20\n")
+    plan = _request("--submission-set", "datacenter", "--scenarios", "offline,server", "--user-conf", str(conf)).plan()
+    off = _run(tmp_path, "20260101-000000-offline")
+    previous = _previous(plan, {"offline": off}, tmp_path)
+    conf.write_text("*.Server.target_qps = 25\n")  # same file name, other content
+    states = _states(ledger.build(plan, {}, previous, tmp_path))
+    assert states["offline.performance"][0] is State.STALE and "user_conf_sha256" in states["offline.performance"][1]

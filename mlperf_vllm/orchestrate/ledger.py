@@ -69,6 +69,12 @@ def settings_of(config: dict[str, Any], gpus: tuple[int, ...] | list[int] | None
     for key, value in sorted((config.get("engine") or {}).items()):
         out[f"engine.{key}"] = value
     out["gpus"] = "every visible GPU" if gpus is None else ",".join(map(str, gpus))
+    conf = config.get("user_conf")
+    if conf:  # the file's content decides the run, not its name
+        try:
+            out["user_conf_sha256"] = hashlib.sha256(Path(str(conf)).read_bytes()).hexdigest()[:16]
+        except OSError:
+            out["user_conf_sha256"] = None
     return out
 
 
