@@ -8,7 +8,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from .. import presets, rules
 from ..config import (
@@ -22,6 +22,8 @@ from ..config import (
     Scenario,
 )
 from ..errors import UsageError
+from . import set_args
+from .flags import _given_dests, _HelpFormatter, add_switch, number, switch  # noqa: F401 (mmlu.py's too)
 
 ROUNDS = ("v5.1", "v6.0", "v6.1")
 PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
@@ -44,28 +46,6 @@ class SubmissionRequest:
     submitter: str
     version: str
     version_given: bool
-
-
-def switch(value: str) -> int:
-    """A 0/1 switch that also works bare (--keep-all means --keep-all 1), as the seed's commands use it."""
-    if value in ("0", "1"):
-        return int(value)
-    raise argparse.ArgumentTypeError(f"expected 0 or 1, got {value!r}")
-
-
-def add_switch(group: argparse._ActionsContainer, flag: str, default: int, help_text: str) -> None:
-    """Add a 0/1 switch flag: `--flag`, `--flag 1` and `--flag 0` all work."""
-    group.add_argument(flag, type=switch, nargs="?", const=1, default=default, metavar="{0,1}", help=help_text)
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show a default only where there is one worth showing."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
-            return text
-        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_switch(g, "--keep-all", 1, "1 keeps every run; 0 removes earlier runs of the same category and scenario")
     add_switch(g, "--extra-metrics", 0,
                "1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
+    set_args.add_set_flags(p)
     return p
 
 
@@ -198,38 +179,6 @@ MAX_TOKENS = 1 << 20  # far above any Llama context (128 K): a larger token coun
 MAX_RUN_S = 86_400  # a duration or timeout beyond a day is a typo, not a benchmark setting
 MAX_QPS = 10_000.0  # ~10x the samples/s of the fastest published 8-GPU systems; LoadGen schedules qps x duration
 MAX_PARALLEL = 1024  # GPUs per replica or replicas
-
-
-def number(flag: str, kind: Callable[[str], float] = float, low: float | None = None, high: float | None = None,
-           text: str = "", low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
-    """An argparse type for a numeric flag: a finite number in its range, else a UsageError naming the flag,
-    the range (`text`) and the value given: one line and exit 2 instead of argparse's usage block."""
-    word = "a whole number" if kind is int else "a number"
-
-    def parse(given: str) -> float:
-        try:
-            value = kind(given)
-        except ValueError:
-            raise UsageError(f"{flag} must be {word}, got {given!r}.") from None
-        if not math.isfinite(value):
-            raise UsageError(f"{flag} must be a finite number, {text}; got {given!r}.")
-        too_low = low is not None and (value < low or (low_open and value == low))
-        too_high = high is not None and (value > high or (high_open and value == high))
-        if too_low or too_high:
-            raise UsageError(f"{flag} must be {text}, got {given!r}.")
-        return value
-
-    return parse
-
-
-def _given_dests(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
-    """Destinations of the flags that appear on the command line (given, whatever their value)."""
-    given = set()
-    for action in parser._actions:
-        for opt in action.option_strings:
-            if any(arg == opt or arg.startswith(opt + "=") for arg in argv):
-                given.add(action.dest)
-    return given
 
 
 def _positive_int_or_auto(flag: str, value: str, most: int = MAX_PARALLEL, what: str = "") -> int | None:
@@ -344,14 +293,22 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
             setattr(a, key, value)
 
 
-def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest:
+def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest | set_args.SetRequest:
     """Flags -> (RunConfig, --device) or a SubmissionRequest; raises UsageError (exit 2) with one line."""
     parser = build_parser()
     args = list(argv if argv is not None else sys.argv[1:])
     a = parser.parse_args(args)
+    if a.submission_set is not None:
+        return set_args.parse_set(parser, a, args, _given_dests(parser, args), run_config)
+    set_args.refuse_outside_a_set(a)
     if a.submission_dir is not None:
         return SubmissionRequest(a.results_dir or Path("results"), a.submission_dir, a.system_name, a.submitter,
                                  a.version, "version" in _given_dests(parser, args))
+    return run_config(parser, a, args)
+
+
+def run_config(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str]) -> tuple[RunConfig, str]:
+    """The parsed flags of one benchmark run -> (RunConfig, --device); raises UsageError (exit 2)."""
     category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
     if a.preset:
         _apply_preset(parser, a, args, scenario)

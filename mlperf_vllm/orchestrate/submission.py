@@ -114,12 +114,15 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
     return None
 
 
-def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
+def _candidates(results_dir: Path, version: str | None, allow_invalid: bool, only: frozenset[str] | None = None
                 ) -> list[tuple[tuple[str, str], store.RunEntry, str | None]]:
-    """Every benchmark run of the round (newest first) with its (category, scenario) and why it is not usable."""
+    """Every benchmark run of the round (newest first; of `only`'s run folders, if given) with its (category,
+    scenario) and why it is not usable."""
     out = []
     for entry in store.history(results_dir):
         s = entry.summary
+        if only is not None and entry.path.name not in only:
+            continue
         if s is None or s.kind != "benchmark" or s.category not in BENCHMARK or s.scenario not in SCENARIO_DIR:
             continue
         if version is not None and (s.data.get("config") or {}).get("version") != version:
@@ -128,12 +131,12 @@ def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
     return out
 
 
-def _pick_runs(results_dir: Path, version: str | None, allow_invalid: bool = False
+def _pick_runs(results_dir: Path, version: str | None, allow_invalid: bool = False, only: frozenset[str] | None = None
                ) -> tuple[dict[tuple[str, str], store.RunEntry], dict[tuple[str, str], list[tuple[str, str]]]]:
     """The newest usable run per (category, scenario) of one round, and the newer ones skipped (name, why)."""
     chosen: dict[tuple[str, str], store.RunEntry] = {}
     skipped: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key, entry, reason in _candidates(results_dir, version, allow_invalid):
+    for key, entry, reason in _candidates(results_dir, version, allow_invalid, only):
         if key in chosen:
             continue
         if reason is None:
@@ -189,11 +192,12 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
         report.warnings.append(f"{run.name}: no TEST06 (run it with --compliance-test06); the checker requires it")
 
 
-def _round(results_dir: Path, version: str | None, allow_invalid: bool = False) -> str:
+def _round(results_dir: Path, version: str | None, allow_invalid: bool = False, only: frozenset[str] | None = None
+           ) -> str:
     """The round to pack: the one asked for, or the one every usable run (else every run) was made for."""
     if version is not None:
         return version
-    candidates = _candidates(results_dir, None, allow_invalid)
+    candidates = _candidates(results_dir, None, allow_invalid, only)
     rounds = {(e.summary.data.get("config") or {}).get("version") for _, e, why in candidates
               if why is None and e.summary}
     if not rounds:  # nothing usable: name the round of the runs there are, so the refusal says why they fail
@@ -226,14 +230,15 @@ def _check_target(out: Path) -> None:
 
 def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
           division: str = "closed", run_official_checker: bool = True,
-          allow_invalid: bool = False) -> SubmissionReport:
-    """Write the submission tree under out and return what was done. `allow_invalid` (not a CLI flag: for
-    tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs."""
+          allow_invalid: bool = False, only: frozenset[str] | None = None) -> SubmissionReport:
+    """Write the submission tree under out and return what was done. `allow_invalid` (--submission-set
+    --pack-failed, and tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs; `only`
+    limits the runs to these folder names (a set packs its own runs, not newer ones beside them)."""
     if not system or "/" in system or system.startswith("."):
         raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
     out = Path(out)
-    version = _round(results_dir, version, allow_invalid)
-    runs, skipped = _pick_runs(results_dir, version, allow_invalid)
+    version = _round(results_dir, version, allow_invalid, only)
+    runs, skipped = _pick_runs(results_dir, version, allow_invalid, only)
     if not runs and not skipped:
         raise UsageError(f"no completed --mode both run of round {version} in {results_dir} to submit; "
                          f"run run.py --mode both --version {version} first.")
