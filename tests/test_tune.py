@@ -125,7 +125,7 @@ def test_a_difference_inside_the_noise_goes_to_the_simpler_setting(tmp_path):
     # Offline's async gain (0.4%) is inside the 1% noise floor: the tune keeps vLLM's default (off).
     outcome, _ = _tune(tmp_path, Scenario.OFFLINE, ts.SimEngine(ts.OFFLINE))
     assert outcome.choice.async_scheduling is False
-    tried = [Probe(**{**p.__dict__}) for p in outcome.probes if p.settings["async_scheduling"]]
+    tried = [p for p in outcome.probes if p.settings["async_scheduling"]]
     assert tried, "async scheduling was measured"
     d = se.vllm_defaults("NVIDIA H200", 139.8)
     assert se.complexity(se.Settings(16384, 1024), d) < se.complexity(se.Settings(16384, 1024, True), d)
