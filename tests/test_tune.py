@@ -253,3 +253,39 @@ def test_a_bad_preset_file_is_one_line_and_exit_2(tmp_path, capsys, content, mes
     err = capsys.readouterr().err.strip()
     assert message in err and err.startswith("error: ") and len(err.splitlines()) == 1, err
     assert not (tmp_path / "results").exists()
+
+
+def test_a_start_that_hangs_or_raises_is_given_up_with_its_cause():
+    import threading
+
+    from mlperf_vllm.tune.seam import StartFailed, bounded_start
+
+    release, cancelled = threading.Event(), []
+
+    def hang() -> str:
+        release.wait()
+        return "late"
+
+    with pytest.raises(StartFailed, match="not started within 0.01 s"):
+        bounded_start(hang, 0.01, lambda: (cancelled.append(True), release.set()))
+    assert cancelled == [True]
+
+    def oom() -> str:
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore")
+
+    with pytest.raises(StartFailed, match=r"^RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB$"):
+        bounded_start(oom, 60, lambda: None)
+    assert bounded_start(lambda: "engine", 60, lambda: None) == "engine"
+
+
+def test_a_log_from_another_machine_is_not_reused_and_says_what_changed(tmp_path):
+    h200, h100 = _fp(), _fp(("NVIDIA H100 80GB HBM3", 79.6, 1, "570.86.15", "12.8"))
+    path = tmp_path / "tune.jsonl"
+    ProbeLog(path, h200.digest, h200.to_dict()).append(Probe("offline", {"max_num_seqs": 1}, h200.digest, metric=1.0))
+    same = ProbeLog(path, h200.digest, h200.to_dict())
+    assert len(same.probes) == 1 and same.earlier() == []
+    other = ProbeLog(path, h100.digest, h100.to_dict())
+    assert other.probes == [] and other.foreign == 1
+    [before] = other.earlier()
+    assert fpr.changes(fpr.Fingerprint.from_dict(before), h100) == \
+        "GPU NVIDIA H200 -> NVIDIA H100 80GB HBM3; GPU memory (GiB) 139.8 -> 79.6"

@@ -55,11 +55,16 @@ def lookup_key(kind: str, settings: dict[str, Any], repeat: int) -> tuple[str, s
 class ProbeLog:
     """The probes of one tune (one fingerprint) in `path`, read once and appended to."""
 
-    def __init__(self, path: Path, fingerprint: str) -> None:
-        self.path, self.fingerprint = path, fingerprint
+    def __init__(self, path: Path, fingerprint: str, facts: dict[str, Any] | None = None) -> None:
+        self.path, self.fingerprint, self.facts = path, fingerprint, facts
         self.probes: list[Probe] = []
         self.foreign = 0  # lines of other fingerprints, ignored
+        self.headers: dict[str, dict[str, Any]] = {}  # digest -> the fingerprint's facts
         self._read()
+
+    def earlier(self) -> list[dict[str, Any]]:
+        """The facts of the other fingerprints this log holds probes of, oldest first."""
+        return [facts for digest, facts in self.headers.items() if digest != self.fingerprint]
 
     def _read(self) -> None:
         if not self.path.exists():
@@ -68,6 +73,9 @@ class ProbeLog:
         for n, line in enumerate(self.path.read_text().splitlines(), 1):
             try:
                 d = json.loads(line)
+                if d.get("header"):
+                    self.headers[d["fingerprint"]] = d["facts"]
+                    continue
                 probe = Probe(**{k: v for k, v in d.items() if k in fields})
             except (json.JSONDecodeError, TypeError):
                 log.warning("%s line %d is not a probe (a tune killed while writing it?); skipped", self.path, n)
@@ -90,7 +98,12 @@ class ProbeLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         torn = self.path.exists() and self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n")
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(("\n" if torn else "") + probe.to_json() + "\n")
+            f.write("\n" if torn else "")
+            if self.facts is not None and self.fingerprint not in self.headers:
+                f.write(json.dumps({"schema": SCHEMA, "header": True, "fingerprint": self.fingerprint,
+                                    "facts": self.facts}, sort_keys=True) + "\n")
+                self.headers[self.fingerprint] = self.facts
+            f.write(probe.to_json() + "\n")
             f.flush()
             os.fsync(f.fileno())
         self.probes.append(probe)

@@ -8,12 +8,14 @@ that will never come. Every measurement starts on an idle engine.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol, TypeVar
 
 from .settings import Settings
 
 START_TIMEOUT_S = 60.0  # a start that neither succeeds nor fails by then is given up as failed
+T = TypeVar("T")
 
 
 class StartFailed(Exception):
@@ -80,3 +82,29 @@ class Limits:
         """(limiting constraint, 1 - p99/limit) of the constraint nearest its limit."""
         ttft, tpot = 1 - p99_ttft_ms / self.ttft_ms, 1 - p99_tpot_ms / self.tpot_ms
         return ("TTFT", round(ttft, 6)) if ttft <= tpot else ("TPOT", round(tpot, 6))
+
+
+def bounded_start(start: Callable[[], T], timeout_s: float, cancel: Callable[[], None]) -> T:
+    """Run `start` (an engine start) and return what it returns; StartFailed with its cause when it raises,
+    or when it has not returned within `timeout_s`: then `cancel` (e.g. kill the engine's process) is called
+    and the start is abandoned, so that no candidate holds the tune longer than that."""
+    done = threading.Event()
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = start()
+        except StartFailed as e:
+            box["error"] = e
+        except Exception as e:  # noqa: BLE001 - any start error drops the candidate; its text is the cause
+            box["error"] = StartFailed(f"{type(e).__name__}: {e}".splitlines()[0])
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="tune-engine-start", daemon=True).start()
+    if not done.wait(timeout_s):
+        cancel()
+        raise StartFailed(f"not started within {timeout_s:g} s; given up")
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
