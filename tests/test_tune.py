@@ -190,6 +190,7 @@ def test_the_plan_and_its_estimate_print_before_any_engine_starts():
     assert "long_prefill_token_threshold" in lines[1] and "QPS search on the best 2" in lines[2]
     assert plan.estimate_s() == min(3600.0, 8 * 120 + 9 * 90 + 3 * 480)
     assert "long_prefill" not in _plan(Scenario.OFFLINE).lines()[1]
+    assert lines[4].split() == ["knob", "start", "vLLM", "default"] and len(lines) == 5 + 5
 
 
 def test_the_log_skips_a_torn_line_and_other_fingerprints(tmp_path):

@@ -15,6 +15,7 @@ from typing import Any
 from .plan import ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB, TOKENS_KNOB
 from .settings import Settings, complexity
 
+EDGE_BAND = 0.02  # edges closer than the QPS search's tolerance are ties
 Tuner = Any  # a tuner.Tuner (which imports this module): its plan, log, noise, score, better, measure
 
 
@@ -109,7 +110,8 @@ def finalists(t: "Tuner", start: Settings) -> Settings:
     for s in screened:
         if t.log.find("edge", s.to_dict()) is None:
             t.measure("edge", s)
-    return rank(t)[0]
+    ranked = rank(t)
+    return ranked[0] if ranked else start
 
 
 def rank_screens(t: "Tuner") -> list[Settings]:
@@ -161,5 +163,3 @@ def _order(t: "Tuner", scored: dict[Settings, float | None], absolute_band: floa
     items.sort(key=key)
     return [s for s, _ in items]
 
-
-EDGE_BAND = 0.02

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 
 from ..config import Scenario
-from .settings import Settings
+from .settings import Settings, render_beside
 
 TOKENS_KNOB, SEQS_KNOB = "max_num_batched_tokens", "max_num_seqs"
 ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB = "async_scheduling", "max_cudagraph_capture_size", "long_prefill_token_threshold"
@@ -80,4 +80,5 @@ class Plan:
                 f"  knobs, one at a time: {', '.join(self.knobs)}",
                 f"  scored by {what}; ties inside the measured noise go to the setting nearer vLLM's defaults",
                 f"  at most {self.max_starts} engine starts; budget {budget}; "
-                f"expected at most {math.ceil(self.estimate_s() / 60)} min"]
+                f"expected at most {math.ceil(self.estimate_s() / 60)} min",
+                *("  " + line for line in render_beside(self.start, self.defaults))]

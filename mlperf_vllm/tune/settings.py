@@ -89,18 +89,22 @@ def complexity(s: Settings, defaults: Settings) -> tuple[int, float]:
     return changed, round(distance, 9)
 
 
+def _shown(s: Settings, knob: str) -> str:
+    value = getattr(s, knob)
+    if knob == "max_cudagraph_capture_size" and value is None:
+        return str(min(2 * s.max_num_seqs, CUDAGRAPH_DEFAULT_CAP))  # what vLLM captures then
+    if value is None or value is False:
+        return "off"
+    return "on" if value is True else str(value)
+
+
 def render_beside(start: Settings, defaults: Settings, start_label: str = "start") -> list[str]:
-    """One line per knob: its value in the start and in vLLM's defaults (and whether they differ)."""
-    shown = {None: "vLLM's", True: "on", False: "off"}
+    """One line per knob: its value in the start and in vLLM's defaults, '*' where they differ."""
     width = max(len(k) for k in KNOBS)
     lines = [f"{'knob':<{width}}  {start_label:>10}  {'vLLM default':>12}"]
     for k in KNOBS:
-        a, b = getattr(start, k), getattr(defaults, k)
-        sa = shown[a] if a is None or isinstance(a, bool) else str(a)
-        sb = shown[b] if b is None or isinstance(b, bool) else str(b)
-        if k == "max_cudagraph_capture_size" and b is None:
-            sb = str(min(2 * defaults.max_num_seqs, CUDAGRAPH_DEFAULT_CAP))
-        lines.append(f"{k:<{width}}  {sa:>10}  {sb:>12}{'' if a == b else '  *'}")
+        a, b = _shown(start, k), _shown(defaults, k)
+        lines.append(f"{k:<{width}}  {a:>10}  {b:>12}{'' if a == b else '  *'}")
     return lines
 
 

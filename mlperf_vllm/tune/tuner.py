@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from .plan import ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB, TOKENS_KNOB, Plan
+from .plan import Plan
 from .probelog import Probe, ProbeLog
 from .seam import START_TIMEOUT_S, EdgeSearch, Engine, Limits, Session, StartFailed
 from .settings import Settings, complexity
@@ -23,7 +23,6 @@ log = logging.getLogger(__name__)
 
 NOISE_FLOOR = 0.01  # Offline: relative; two windows of one engine rarely agree closer than this
 MARGIN_NOISE_FLOOR = 0.02  # screen: absolute, in shares of a limit
-EDGE_TIE = 0.02  # QPS searches: the search's own tolerance
 
 
 class _Stop(Exception):
@@ -69,7 +68,7 @@ class Tuner:
         found = self.log.find(kind, s.to_dict(), repeat)
         if found is not None:
             return found
-        counted = not self.log.follows(s.to_dict())
+        counted = not self.log.follows(s.to_dict())  # a start the tune's decisions spend
         self._check_budget(kind, counted)
         t0 = self.clock()
         if self.running != s:
@@ -81,20 +80,22 @@ class Tuner:
                 return self._append(Probe(kind, s.to_dict(), self.log.fingerprint, repeat,
                                           seconds=round(self.clock() - t0, 3), start_failure=e.cause))
             self.running = s
+        probe = self._probe(Probe(kind, s.to_dict(), self.log.fingerprint, repeat, started=counted))
+        return self._append(replace(probe, seconds=round(self.clock() - t0, 3)))
+
+    def _probe(self, probe: Probe) -> Probe:
+        """Run one measurement of `probe`'s kind on the running engine."""
         assert self.session is not None
-        probe = Probe(kind, s.to_dict(), self.log.fingerprint, repeat, started=counted)
-        if kind == "offline":
-            probe = _with(probe, metric=round(self.session.tokens_per_s(), 3))
-        elif kind == "screen":
+        if probe.kind == "offline":
+            return replace(probe, metric=round(self.session.tokens_per_s(), 3))
+        if probe.kind == "screen":
             assert self.screen_qps is not None and self.limits is not None
             sc = self.session.screen(self.screen_qps)
             limiting, margin = self.limits.margin(sc.p99_ttft_ms, sc.p99_tpot_ms)
-            probe = _with(probe, qps=sc.qps, limiting=limiting, margin=margin)
-        else:
-            assert self.edge_search is not None
-            edge = self.edge_search(self.session, self.screen_qps or self.plan.start_qps)
-            probe = _with(probe, qps=edge.qps, limiting=edge.limiting, margin=edge.margin)
-        return self._append(_with(probe, seconds=round(self.clock() - t0, 3)))
+            return replace(probe, qps=sc.qps, limiting=limiting, margin=margin)
+        assert self.edge_search is not None
+        edge = self.edge_search(self.session, self.screen_qps or self.plan.start_qps)
+        return replace(probe, qps=edge.qps, limiting=edge.limiting, margin=edge.margin)
 
     def _append(self, probe: Probe) -> Probe:
         self.log.append(probe)
@@ -211,11 +212,3 @@ class Tuner:
         return ranked[0] if ranked else None
 
 
-def _with(p: Probe, **changes: object) -> Probe:
-    from dataclasses import replace
-
-    return replace(p, **changes)
-
-
-SWITCH_KNOBS = (ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB)
-__all__ = ["Tuner", "Outcome", "TOKENS_KNOB", "SWITCH_KNOBS"]
