@@ -121,6 +121,19 @@ def test_the_tune_ends_within_3_percent_of_the_known_best_in_at_most_8_starts(tm
     assert model.value(outcome.choice) > 1.03 * model.value(plan.start)  # it moved, and for the better
 
 
+def test_the_screen_moves_to_a_new_best_edge_when_it_runs_far_below_it(tmp_path):
+    engine = ts.SimEngine(ts.INTERACTIVE)
+    outcome, plan = _tune(tmp_path, Scenario.INTERACTIVE, engine)
+    screens = [p.qps for p in outcome.probes if p.kind == "screen"]
+    edges = [p for p in outcome.probes if p.kind == "edge"]
+    moved = sorted(set(screens), key=screens.index)
+    assert len(moved) >= 3 and moved == sorted(moved)  # each better candidate raised it
+    for qps in moved:  # each screen QPS is an edge the tune measured on a candidate
+        assert any(e.qps == qps for e in edges)
+    assert engine.starts <= 8
+    assert ts.INTERACTIVE.value(outcome.choice) > 5 * ts.INTERACTIVE.value(plan.start)
+
+
 def test_a_difference_inside_the_noise_goes_to_the_simpler_setting(tmp_path):
     # Offline's async gain (0.4%) is inside the 1% noise floor: the tune keeps vLLM's default (off).
     outcome, _ = _tune(tmp_path, Scenario.OFFLINE, ts.SimEngine(ts.OFFLINE))
@@ -152,7 +165,8 @@ def test_a_start_that_cannot_start_falls_back_to_vllms_defaults(tmp_path):
     assert outcome.choice is not None
 
 
-@pytest.mark.parametrize("scenario,model", [(Scenario.OFFLINE, ts.OFFLINE), (Scenario.SERVER, ts.SERVER)])
+@pytest.mark.parametrize("scenario,model", [(Scenario.OFFLINE, ts.OFFLINE), (Scenario.SERVER, ts.SERVER),
+                                            (Scenario.INTERACTIVE, ts.INTERACTIVE)])
 def test_a_tune_killed_at_any_probe_and_resumed_makes_the_same_choice(tmp_path, scenario, model):
     whole = ts.SimEngine(model)
     reference, _ = _tune(tmp_path, scenario, whole, log_name="whole.jsonl")
@@ -188,7 +202,8 @@ def test_the_plan_and_its_estimate_print_before_any_engine_starts():
     plan = _plan(Scenario.SERVER, budget_s=3600.0)
     lines = plan.lines()
     assert "long_prefill_token_threshold" in lines[1] and "QPS search on the best 2" in lines[2]
-    assert plan.estimate_s() == min(3600.0, 8 * 120 + 9 * 90 + 3 * 480)
+    assert plan.estimate_s() == min(3600.0, 8 * 120 + 9 * 90 + 5 * 480 + 2 * 90)
+    assert _plan(Scenario.OFFLINE).estimate_s() == 8 * 120 + 9 * 90
     assert "long_prefill" not in _plan(Scenario.OFFLINE).lines()[1]
     assert lines[4].split() == ["knob", "start", "vLLM", "default"] and len(lines) == 5 + 5
 

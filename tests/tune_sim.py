@@ -22,7 +22,7 @@ LIMITS = Limits(ttft_ms=2000.0, tpot_ms=100.0)
 
 
 def _peak(value: float, best: float, curvature: float) -> float:
-    return 1 - curvature * math.log2(value / best) ** 2
+    return max(0.05, 1 - curvature * math.log2(value / best) ** 2)  # far off the peak: slow, never stopped
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ OFFLINE = Model(peak=9000.0, best_tokens=12288, best_seqs=1536, async_gain=1.004
                 prefill_gain=1.0)
 # Server: the edge QPS; a long-prefill threshold costs a little, async and graphs gain.
 SERVER = Model(peak=60.0, best_tokens=6144, best_seqs=1024, async_gain=1.03, graph_gain=1.06, prefill_gain=0.97)
+# Interactive: small steps win by far (the start from KV capacity sits three octaves above them).
+INTERACTIVE = Model(peak=48.0, best_tokens=2048, best_seqs=256, async_gain=1.08, graph_gain=1.10, prefill_gain=1.02)
 
 
 def jitter(*parts: object, spread: float = 0.005) -> float:

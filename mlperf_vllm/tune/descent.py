@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .plan import ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB, TOKENS_KNOB
+from .plan import ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB, SEQS_KNOB, TOKENS_KNOB
 from .settings import Settings, complexity
 
 EDGE_BAND = 0.02  # edges closer than the QPS search's tolerance are ties
@@ -26,10 +26,13 @@ def valid(s: Settings) -> bool:
 
 
 def _set(s: Settings, knob: str, value: int) -> Settings:
-    """s with knob = value; graphs captured up to the step follow the step."""
+    """s with knob = value; graphs captured up to the step follow the step, and a step smaller than the
+    sequences takes the sequences down with it (vLLM needs a token per sequence in a step)."""
     changes: dict[str, object] = {knob: value}
     if knob == TOKENS_KNOB and s.max_cudagraph_capture_size == s.max_num_batched_tokens:
         changes[GRAPH_KNOB] = value
+    if knob == TOKENS_KNOB and value < s.max_num_seqs:
+        changes[SEQS_KNOB] = value
     return s.with_(**changes)
 
 
@@ -51,6 +54,7 @@ def descend(t: "Tuner", start: Settings) -> Settings:
             c = _flip(t, best, knob)
             if valid(c) and t.better(c, t.score(c), best, t.score(best)):
                 best = c
+                t.recentre(best)
         else:
             best = _numeric(t, best, knob)
     return best
@@ -68,9 +72,10 @@ def _numeric(t: "Tuner", best: Settings, knob: str) -> Settings:
             if nv == v or not lo <= nv <= hi or nv in scores or not valid(c):
                 break
             scores[nv] = t.score(c)
-            if not t.better(c, scores[nv], best, scores[getattr(best, knob)]):
+            if not t.better(c, scores[nv], best, t.score(best)):
                 break
             best, v, improved = c, nv, True
+            t.recentre(best)
         if improved:
             break
     if not t.plan.serving:
@@ -115,12 +120,12 @@ def finalists(t: "Tuner", start: Settings) -> Settings:
 
 
 def rank_screens(t: "Tuner") -> list[Settings]:
-    """Screened candidates, best margin first; ties inside the noise go to the simpler."""
+    """Candidates screened at the current screen QPS, best margin first; ties inside the noise go to the simpler."""
     scored = {}
     for p in t.log.probes:
-        if p.kind == "screen" and p.margin is not None and not p.start_failure:
+        if p.kind == "screen" and p.margin is not None and not p.start_failure and p.qps == t.screen_qps:
             s = Settings.from_dict(p.settings)
-            scored[s] = logged_score(t, s, "screen")
+            scored[s] = t.score(s)
     return _order(t, scored, t.noise)
 
 
@@ -132,17 +137,9 @@ def rank(t: "Tuner") -> list[Settings]:
         return _order(t, edges, None)
     if t.plan.serving:
         return rank_screens(t)
-    scored = {Settings.from_dict(p.settings): logged_score(t, Settings.from_dict(p.settings), "offline")
+    scored = {Settings.from_dict(p.settings): t.score(Settings.from_dict(p.settings))
               for p in t.log.probes if p.kind == "offline" and p.metric is not None}
     return _order(t, scored, None)
-
-
-def logged_score(t: "Tuner", s: Settings, kind: str) -> float | None:
-    """The mean of the logged scores of s (the start has two), without measuring anything."""
-    values = [p.margin if kind == "screen" else p.metric for p in t.log.probes
-              if p.kind == kind and p.settings == s.to_dict() and not p.start_failure]
-    values = [v for v in values if v is not None]
-    return sum(values) / len(values) if values else None
 
 
 def _order(t: "Tuner", scored: dict[Settings, float | None], absolute_band: float | None) -> list[Settings]:

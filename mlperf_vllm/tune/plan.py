@@ -19,6 +19,7 @@ ASYNC_KNOB, GRAPH_KNOB, PREFILL_KNOB = "async_scheduling", "max_cudagraph_captur
 TOKENS_RANGE = (1024, 65536)
 TOKENS_STEP, SEQS_STEP = 256, 16
 MIN_SEQS = 16
+RECENTRES = 2  # QPS searches the estimate allows for moving the screen to a better candidate's edge
 
 
 @dataclass(frozen=True)
@@ -64,11 +65,12 @@ class Plan:
         return max(TOKENS_STEP, TOKENS_STEP * round(self.isl / 2 / TOKENS_STEP))
 
     def estimate_s(self) -> float:
-        """An upper bound of the plan's time: every start, the start measured twice, the QPS searches."""
+        """The plan's expected time at most: every start, the start measured twice, and for Server and
+        Interactive the start's QPS search, the finalists' and RECENTRES where a better candidate moves the screen."""
         probes = self.max_starts + 1
         total = self.max_starts * self.start_s + probes * self.probe_s
         if self.serving:
-            total += (1 + self.finalists) * self.search_s
+            total += (1 + self.finalists + RECENTRES) * self.search_s + RECENTRES * self.probe_s
         return total if self.budget_s is None else min(total, self.budget_s)
 
     def lines(self) -> list[str]:

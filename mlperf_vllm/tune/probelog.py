@@ -40,16 +40,16 @@ class Probe:
     started: bool = False  # this probe started an engine
     start_failure: str | None = None  # why the engine did not start (the candidate is dropped)
 
-    def lookup_key(self) -> tuple[str, str, int]:
-        return lookup_key(self.kind, self.settings, self.repeat)
+    def lookup_key(self) -> tuple[str, str, int, float | None]:
+        return lookup_key(self.kind, self.settings, self.repeat, self.qps)
 
     def to_json(self) -> str:
         return json.dumps({"schema": SCHEMA, **asdict(self)}, sort_keys=True)
 
 
-def lookup_key(kind: str, settings: dict[str, Any], repeat: int) -> tuple[str, str, int]:
-    """A probe's identity: kind, canonical settings, repeat ('screen' start failures share one)."""
-    return kind, json.dumps(settings, sort_keys=True, separators=(",", ":")), repeat
+def lookup_key(kind: str, settings: dict[str, Any], repeat: int, qps: float | None) -> tuple[str, str, int, float | None]:
+    """A probe's identity: kind, canonical settings, repeat, and for a screen the QPS it ran at."""
+    return kind, json.dumps(settings, sort_keys=True, separators=(",", ":")), repeat, qps if kind == "screen" else None
 
 
 class ProbeLog:
@@ -85,9 +85,9 @@ class ProbeLog:
                 continue
             self.probes.append(probe)
 
-    def find(self, kind: str, settings: dict[str, Any], repeat: int = 0) -> Probe | None:
+    def find(self, kind: str, settings: dict[str, Any], repeat: int = 0, qps: float | None = None) -> Probe | None:
         """The logged probe of this identity, or a logged start failure of these settings."""
-        key = lookup_key(kind, settings, repeat)
+        key = lookup_key(kind, settings, repeat, qps)
         for p in self.probes:
             if p.lookup_key() == key or (p.start_failure and p.settings == settings):
                 return p

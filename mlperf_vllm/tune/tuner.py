@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from .descent import descend, finalists, rank
 from .plan import Plan
 from .probelog import Probe, ProbeLog
 from .seam import START_TIMEOUT_S, EdgeSearch, Engine, Limits, Session, StartFailed
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 NOISE_FLOOR = 0.01  # Offline: relative; two windows of one engine rarely agree closer than this
 MARGIN_NOISE_FLOOR = 0.02  # screen: absolute, in shares of a limit
+# A margin above this at the screen QPS means the candidate's edge is well above it (TPOT grows as QPS^1.5:
+# 30% under the limit where the edge sits at 10% under is ~18% more QPS): screen at its edge from then on.
+RECENTRE_MARGIN = 0.3
 
 
 class _Stop(Exception):
@@ -60,12 +64,12 @@ class Tuner:
         self.start_cap = plan.max_starts
         self.screen_qps: float | None = None
         self.noise = NOISE_FLOOR if not plan.serving else MARGIN_NOISE_FLOOR
-        self._start_in_use: Settings | None = None  # the plan's start, or vLLM's defaults when it failed
 
     # measurements -----------------------------------------------------------------------------------
     def measure(self, kind: str, s: Settings, repeat: int = 0) -> Probe:
         """The logged probe of (kind, s, repeat), or a new one measured now (starting s's engine if needed)."""
-        found = self.log.find(kind, s.to_dict(), repeat)
+        qps = self.screen_qps if kind == "screen" else None
+        found = self.log.find(kind, s.to_dict(), repeat, qps)
         if found is not None:
             return found
         counted = not self.log.follows(s.to_dict())  # a start the tune's decisions spend
@@ -77,7 +81,7 @@ class Tuner:
                 self.session = self.engine.start(s, START_TIMEOUT_S)
             except StartFailed as e:
                 log.info("%s did not start: %s", s.line(), e.cause)
-                return self._append(Probe(kind, s.to_dict(), self.log.fingerprint, repeat,
+                return self._append(Probe(kind, s.to_dict(), self.log.fingerprint, repeat, qps=qps,
                                           seconds=round(self.clock() - t0, 3), start_failure=e.cause))
             self.running = s
         probe = self._probe(Probe(kind, s.to_dict(), self.log.fingerprint, repeat, started=counted))
@@ -92,7 +96,7 @@ class Tuner:
             assert self.screen_qps is not None and self.limits is not None
             sc = self.session.screen(self.screen_qps)
             limiting, margin = self.limits.margin(sc.p99_ttft_ms, sc.p99_tpot_ms)
-            return replace(probe, qps=sc.qps, limiting=limiting, margin=margin)
+            return replace(probe, qps=self.screen_qps, limiting=limiting, margin=margin)
         assert self.edge_search is not None
         edge = self.edge_search(self.session, self.screen_qps or self.plan.start_qps)
         return replace(probe, qps=edge.qps, limiting=edge.limiting, margin=edge.margin)
@@ -117,22 +121,32 @@ class Tuner:
 
     # scores -----------------------------------------------------------------------------------------
     def score(self, s: Settings) -> float | None:
-        """A candidate's score in the screening: Offline tokens/s or the margin at the screen QPS."""
+        """A candidate's score: Offline tokens/s, or its margin at the screen QPS; the mean of its probes
+        (the start has two). None when it did not start."""
         kind = "screen" if self.plan.serving else "offline"
-        first = self.measure(kind, s)
-        if first.start_failure:
+        if self.measure(kind, s).start_failure:
             return None
-        value = first.margin if self.plan.serving else first.metric
-        if s == self._start_in_use:
-            second = self.measure(kind, s, repeat=1)  # the start is measured twice: the spread is the noise
-            other = second.margin if self.plan.serving else second.metric
-            if value is not None and other is not None:
-                value = (value + other) / 2
-        return value
+        values = [p.margin if self.plan.serving else p.metric for p in self.log.probes
+                  if p.kind == kind and p.settings == s.to_dict() and not p.start_failure
+                  and (kind != "screen" or p.qps == self.screen_qps)]
+        values = [v for v in values if v is not None]
+        return sum(values) / len(values) if values else None
+
+    def recentre(self, best: Settings) -> None:
+        """Move the screen QPS to a new best's edge when the screen runs far below it: margins there all
+        look alike (far from a limit), so the next candidates could not be told apart."""
+        margin = self.score(best)
+        if not self.plan.serving or margin is None or margin <= RECENTRE_MARGIN:
+            return
+        edge = self.measure("edge", best)  # on its engine, which its screen left running
+        if edge.qps:
+            self.screen_qps = edge.qps
+            self.score(best)
 
     def _noise_from_start(self, s: Settings) -> None:
         kind = "screen" if self.plan.serving else "offline"
-        a, b = self.log.find(kind, s.to_dict(), 0), self.log.find(kind, s.to_dict(), 1)
+        qps = self.screen_qps if self.plan.serving else None
+        a, b = self.log.find(kind, s.to_dict(), 0, qps), self.log.find(kind, s.to_dict(), 1, qps)
         if a is None or b is None or a.start_failure or b.start_failure:
             return
         if self.plan.serving:
@@ -164,14 +178,12 @@ class Tuner:
             self.close()
 
     def _run(self) -> Outcome:
-        from .descent import descend, finalists
-
         stop = "converged"
         best: Settings | None = None
         try:
             start = self._first_start()
             best = start
-            if self.plan.serving:
+            if self.plan.serving:  # keep starts for the finalists' searches (one is usually the engine that is up)
                 self.start_cap = self.plan.max_starts - (self.plan.finalists - 1)
             try:
                 best = descend(self, start)
@@ -193,21 +205,19 @@ class Tuner:
     def _first_start(self) -> Settings:
         """The plan's start, or vLLM's defaults when the start does not start; its edge sets the screen QPS."""
         for s in (self.plan.start, self.plan.defaults):
-            self._start_in_use = s
             if self.plan.serving:
                 edge = self.measure("edge", s)
                 if edge.start_failure or not edge.qps:
                     continue
                 self.screen_qps = edge.qps
             if self.score(s) is not None:
+                self.measure("screen" if self.plan.serving else "offline", s, repeat=1)  # the spread is the noise
                 self._noise_from_start(s)
                 return s
         raise _Stop("no_engine_started")
 
     def best_so_far(self) -> Settings | None:
         """The best measured candidate: by edge QPS where any has one, else by its screen or Offline score."""
-        from .descent import rank
-
         ranked = rank(self)
         return ranked[0] if ranked else None
 
