@@ -111,7 +111,16 @@ def test_nvidia_smi_output_is_read_into_the_fingerprint():
 
 
 # the tune ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("scenario,model", [(Scenario.OFFLINE, ts.OFFLINE), (Scenario.SERVER, ts.SERVER)])
+def _moved(model: ts.Model, tokens: int, seqs: int) -> ts.Model:
+    return ts.Model(model.peak, tokens, seqs, model.async_gain, model.graph_gain, model.prefill_gain)
+
+
+@pytest.mark.parametrize("scenario,model", [
+    (Scenario.OFFLINE, ts.OFFLINE), (Scenario.OFFLINE, _moved(ts.OFFLINE, 8192, 1024)),
+    (Scenario.OFFLINE, _moved(ts.OFFLINE, 24576, 2048)), (Scenario.OFFLINE, _moved(ts.OFFLINE, 4096, 512)),
+    (Scenario.SERVER, ts.SERVER), (Scenario.SERVER, _moved(ts.SERVER, 8192, 512)),
+    (Scenario.SERVER, _moved(ts.SERVER, 4096, 1024)), (Scenario.SERVER, _moved(ts.SERVER, 16384, 2048)),
+], ids=lambda v: v.value if isinstance(v, Scenario) else f"best-{v.best_tokens:g}-{v.best_seqs:g}")
 def test_the_tune_ends_within_3_percent_of_the_known_best_in_at_most_8_starts(tmp_path, scenario, model):
     engine = ts.SimEngine(model)
     outcome, plan = _tune(tmp_path, scenario, engine)

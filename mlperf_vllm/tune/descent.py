@@ -1,7 +1,7 @@
 """Coordinate descent over the knobs, and the Server/Interactive finalists' QPS searches.
 
 Numeric knobs walk by factors of two from the current best while that improves beyond the noise
-(first up, then down), then, for Offline, one probe at the vertex of the parabola through the best and
+(first down, since the start is rounded up; then up), then, for Offline, one probe at the vertex of the parabola through the best and
 its two measured neighbours (log2 scale) where it predicts a gain beyond the noise. Switches are tried
 once, flipped. Screens (one QPS near the edge) are coarser than Offline windows, so Server and
 Interactive skip the vertex and spend their starts on the finalists' QPS searches instead.
@@ -64,7 +64,7 @@ def _numeric(t: "Tuner", best: Settings, knob: str) -> Settings:
     lo, hi = t.plan.bounds(knob)
     x = getattr(best, knob)
     scores: dict[int, float | None] = {x: t.score(best)}
-    for factor in (2.0, 0.5):
+    for factor in (0.5, 2.0):  # down first: the start is rounded up, "slightly optimistic"
         improved, v = False, getattr(best, knob)
         while True:
             nv = t.plan.snap(knob, v * factor)
