@@ -1,8 +1,8 @@
 """Coordinate descent over the knobs, and the Server/Interactive finalists' QPS searches.
 
-Numeric knobs walk by factors of two from the current best while that improves beyond the noise
-(first down, since the start is rounded up; then up), then, for Offline, one probe at the vertex of the parabola through the best and
-its two measured neighbours (log2 scale) where it predicts a gain beyond the noise. Switches are tried
+Numeric knobs walk by factors of two from the current best while that improves beyond the noise (first
+down, since the start is rounded up; then up), then, for Offline, one probe at the vertex of the parabola
+through the best and its two measured neighbours (log2 scale) where it predicts a gain beyond the noise. Switches are tried
 once, flipped. Screens (one QPS near the edge) are coarser than Offline windows, so Server and
 Interactive skip the vertex and spend their starts on the finalists' QPS searches instead.
 """
