@@ -314,3 +314,19 @@ def test_a_log_from_another_machine_is_not_reused_and_says_what_changed(tmp_path
     [before] = other.earlier()
     assert fpr.changes(fpr.Fingerprint.from_dict(before), h100) == \
         "GPU NVIDIA H200 -> NVIDIA H100 80GB HBM3; GPU memory (GiB) 139.8 -> 79.6"
+
+
+def test_a_server_tune_out_of_budget_chooses_by_the_edges_it_measured(tmp_path):
+    plan = _plan(Scenario.SERVER, budget_s=2000.0, start_s=100.0, probe_s=60.0, search_s=500.0)
+    outcome, _ = _tune(tmp_path, Scenario.SERVER, ts.SimEngine(ts.SERVER), plan)
+    assert outcome.stop_reason == "budget_exhausted" and outcome.seconds <= 2000.0
+    edges = {json.dumps(p.settings, sort_keys=True): p.qps for p in outcome.probes if p.kind == "edge" and p.qps}
+    chosen = json.dumps(outcome.choice.to_dict(), sort_keys=True)
+    assert chosen in edges and edges[chosen] >= 0.98 * max(edges.values())
+
+
+def test_a_tune_where_nothing_starts_says_so(tmp_path):
+    plan = _plan(Scenario.OFFLINE)
+    engine = ts.SimEngine(ts.OFFLINE, fail={plan.start: "CUDA out of memory", plan.defaults: "CUDA out of memory"})
+    outcome, _ = _tune(tmp_path, Scenario.OFFLINE, engine, plan)
+    assert outcome.choice is None and outcome.stop_reason == "no_engine_started" and engine.starts == 2

@@ -125,7 +125,7 @@ def rank_screens(t: "Tuner") -> list[Settings]:
     for p in t.log.probes:
         if p.kind == "screen" and p.margin is not None and not p.start_failure and p.qps == t.screen_qps:
             s = Settings.from_dict(p.settings)
-            scored[s] = t.score(s)
+            scored[s] = t.logged_score(s)
     return _order(t, scored, t.noise)
 
 
@@ -137,7 +137,7 @@ def rank(t: "Tuner") -> list[Settings]:
         return _order(t, edges, None)
     if t.plan.serving:
         return rank_screens(t)
-    scored = {Settings.from_dict(p.settings): t.score(Settings.from_dict(p.settings))
+    scored = {Settings.from_dict(p.settings): t.logged_score(Settings.from_dict(p.settings))
               for p in t.log.probes if p.kind == "offline" and p.metric is not None}
     return _order(t, scored, None)
 

@@ -121,11 +121,15 @@ class Tuner:
 
     # scores -----------------------------------------------------------------------------------------
     def score(self, s: Settings) -> float | None:
-        """A candidate's score: Offline tokens/s, or its margin at the screen QPS; the mean of its probes
-        (the start has two). None when it did not start."""
+        """A candidate's score, measured now unless logged: Offline tokens/s, or its margin at the screen QPS."""
         kind = "screen" if self.plan.serving else "offline"
         if self.measure(kind, s).start_failure:
             return None
+        return self.logged_score(s)
+
+    def logged_score(self, s: Settings) -> float | None:
+        """The mean of s's logged probes (the start has two) at the screen QPS; None where it has none."""
+        kind = "screen" if self.plan.serving else "offline"
         values = [p.margin if self.plan.serving else p.metric for p in self.log.probes
                   if p.kind == kind and p.settings == s.to_dict() and not p.start_failure
                   and (kind != "screen" or p.qps == self.screen_qps)]
