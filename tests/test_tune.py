@@ -330,3 +330,14 @@ def test_a_tune_where_nothing_starts_says_so(tmp_path):
     engine = ts.SimEngine(ts.OFFLINE, fail={plan.start: "CUDA out of memory", plan.defaults: "CUDA out of memory"})
     outcome, _ = _tune(tmp_path, Scenario.OFFLINE, engine, plan)
     assert outcome.choice is None and outcome.stop_reason == "no_engine_started" and engine.starts == 2
+
+
+def test_the_kv_cache_per_token_comes_from_the_checkpoints_config(tmp_path):
+    llama_8b = {"num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8, "hidden_size": 4096,
+                "torch_dtype": "bfloat16"}
+    (tmp_path / "model-00001.safetensors").write_bytes(b"x" * 300)
+    (tmp_path / "model-00002.safetensors").write_bytes(b"x" * 200)
+    shape = st.shape_from_config(llama_8b, st.weight_bytes(tmp_path), "fp8_e4m3")
+    assert shape == st.ModelShape(32, 8, 128, 500.0, 1.0) and shape.kv_bytes_per_token() == 65536
+    assert st.shape_from_config(llama_8b, 0, "auto").kv_bytes_per_token() == 131072
+    assert st.shape_from_config(llama_8b, 0).kv_bytes_per_token(tp=2) == 65536  # each GPU holds half the heads

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from .. import presets
 from ..config import Scenario
@@ -38,11 +40,31 @@ class ModelShape:
         return 2 * self.layers * max(self.kv_heads / tp, 1) * self.head_dim * self.kv_bytes_per_elem
 
 
-def kv_capacity_tokens(shape: ModelShape, gpu_memory_gib: float, gpu_count: int = 1,
+def shape_from_config(config: dict[str, Any], weight_bytes: float, kv_cache_dtype: str = "auto") -> ModelShape:
+    """A checkpoint's ModelShape from its config.json and the size of its weight files; an 'fp8*' KV cache
+    holds one byte per element, 'auto' the model's dtype (two bytes for bf16/fp16, four for fp32)."""
+    heads = int(config["num_attention_heads"])
+    head_dim = int(config.get("head_dim") or int(config["hidden_size"]) // heads)
+    if kv_cache_dtype.startswith("fp8"):
+        kv_bytes = 1.0
+    else:
+        kv_bytes = 4.0 if str(config.get("torch_dtype", "")).endswith("float32") else 2.0
+    return ModelShape(layers=int(config["num_hidden_layers"]), kv_heads=int(config.get("num_key_value_heads", heads)),
+                      head_dim=head_dim, weight_bytes=float(weight_bytes), kv_bytes_per_elem=kv_bytes)
+
+
+def weight_bytes(model_dir: Path) -> int:
+    """Bytes of a local checkpoint's weights (its *.safetensors, else *.bin files)."""
+    files = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
+    return sum(f.stat().st_size for f in files)
+
+
+def kv_capacity_tokens(shape: ModelShape, gpu_memory_gib: float, tp: int = 1,
                        memory_utilization: float = 0.9) -> int:
-    """Tokens of KV cache that fit in `memory_utilization` of the GPUs' memory once the weights are loaded."""
-    free = gpu_memory_gib * GIB * memory_utilization * gpu_count - shape.weight_bytes
-    per_token = shape.kv_bytes_per_token(gpu_count) * gpu_count
+    """Tokens of KV cache one replica holds: `memory_utilization` of its `tp` GPUs' memory less the weights
+    (each data-parallel replica has its own weights and cache, so its capacity is per replica)."""
+    free = gpu_memory_gib * GIB * memory_utilization * tp - shape.weight_bytes
+    per_token = shape.kv_bytes_per_token(tp) * tp
     return max(0, int(free / per_token))
 
 
