@@ -341,3 +341,17 @@ def test_the_kv_cache_per_token_comes_from_the_checkpoints_config(tmp_path):
     assert shape == st.ModelShape(32, 8, 128, 500.0, 1.0) and shape.kv_bytes_per_token() == 65536
     assert st.shape_from_config(llama_8b, 0, "auto").kv_bytes_per_token() == 131072
     assert st.shape_from_config(llama_8b, 0).kv_bytes_per_token(tp=2) == 65536  # each GPU holds half the heads
+
+
+def test_the_qps_search_gives_the_edge_and_what_limits_it():
+    from mlperf_vllm.mlperf import qps_search as qs
+    from mlperf_vllm.tune import edges
+
+    def probe(q: float) -> qs.ProbeResult:  # TPOT 90% of its limit at 40 QPS
+        tpot = 0.9 * ts.LIMITS.tpot_ms * (q / 40) ** 1.5
+        return qs.ProbeResult(q, 300.0, tpot, None, 0, tpot < qs.PROBE_HEADROOM * ts.LIMITS.tpot_ms, 30.0)
+
+    edge = edges.search_edge(probe, 10.0, ts.LIMITS)
+    assert 40 * 0.98 <= edge.qps < 40 and edge.limiting == "TPOT" and 0.1 <= edge.margin < 0.13
+    never = edges.search_edge(lambda q: qs.ProbeResult(q, 9e3, 9e3, None, 0, False, 30.0), 10.0, ts.LIMITS)
+    assert never.qps is None

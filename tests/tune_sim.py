@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 
 from mlperf_vllm.mlperf import qps_search as qs
+from mlperf_vllm.tune import edges
 from mlperf_vllm.tune.seam import Edge, Limits, Screen, StartFailed
 from mlperf_vllm.tune.settings import Settings
 
@@ -145,7 +146,7 @@ class SimEngine:
 
 
 def edge_search(session: SimSession, start_qps: float) -> Edge:
-    """The real QPS search (mlperf/qps_search.search) over the simulated engine's probes."""
+    """The real QPS search (tune/edges.py over mlperf/qps_search.search) on the simulated engine's probes."""
     session.engine.hook("edge")
 
     def probe(q: float) -> qs.ProbeResult:
@@ -154,10 +155,6 @@ def edge_search(session: SimSession, start_qps: float) -> Edge:
         ok = ttft < qs.PROBE_HEADROOM * LIMITS.ttft_ms and tpot < qs.PROBE_HEADROOM * LIMITS.tpot_ms
         return qs.ProbeResult(q, ttft, tpot, None, 0, ok, SEARCH_PROBE_S)
 
-    result = qs.search(probe, start_qps, tolerance=0.02)
+    edge = edges.search_edge(probe, start_qps, LIMITS)
     session.engine.done[session.s.key] = session.calls + 1
-    if result.best_qps is None:
-        return Edge(None)
-    ttft, tpot = next((p.p99_ttft_ms, p.p99_tpot_ms) for p in result.probes if p.qps == result.best_qps)
-    limiting, margin = LIMITS.margin(ttft, tpot)
-    return Edge(result.best_qps, limiting, margin)
+    return edge
