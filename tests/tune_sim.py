@@ -52,7 +52,7 @@ class Model:
         seqs = [16 * k for k in range(1, max_seqs // 16 + 1)]
         out = 0.0
         for t, q, a, g, p in itertools.product(tokens, seqs, (False, True), (False, True), (None, prefill)):
-            if q > t or (p is None and prefill is not None and False):
+            if q > t:  # vLLM needs a token per sequence in a step
                 continue
             out = max(out, self.value(Settings(t, q, a, t if g else None, p)))
         return out
