@@ -15,6 +15,7 @@ from mlperf_vllm.tune import settings as se
 from mlperf_vllm.tune import start as st
 from mlperf_vllm.tune.plan import Plan
 from mlperf_vllm.tune.probelog import Probe, ProbeLog
+from mlperf_vllm.tune.seam import START_TIMEOUT_S
 from mlperf_vllm.tune.tuner import Tuner
 
 from . import tune_sim as ts
@@ -162,6 +163,7 @@ def test_a_candidate_that_cannot_start_is_dropped_with_its_cause(tmp_path, scena
     outcome, _ = _tune(tmp_path, scenario, engine)
     failed = [p for p in outcome.probes if p.start_failure]
     assert [(p.settings, p.start_failure) for p in failed] == [(fails.to_dict(), "CUDA out of memory while capturing graphs")]
+    assert failed[0].seconds <= START_TIMEOUT_S  # on the engine's clock: the failure cost no more than the timeout
     assert outcome.choice != fails and outcome.choice is not None
     row = next(r for r in result.candidates(outcome) if r["settings"] == fails.to_dict())
     assert row["start_failure"].startswith("CUDA out of memory") and row["tokens_per_s"] is None
