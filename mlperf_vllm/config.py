@@ -151,7 +151,7 @@ class RunConfig:
     stall_timeout_s: float = 30.0  # --backend openai: no data from any open request this long = server stalled
     target_latency_source: str = "flag"  # SingleStream: flag, or measured on the engine before the test
     parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (resolved by the plan)
-    preset: str | None = None  # --preset name, when one filled the engine settings
+    preset: str | None = None  # --preset name or preset file, when one filled the engine settings
     fp8_path: str = ""  # which FP8 path runs (pre-quantized checkpoint, or online quantization), if any
 
     @property

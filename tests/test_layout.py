@@ -16,7 +16,7 @@ RANK = {
     "__init__": 0,
     "results": 1, "engines": 1,
     "mlperf": 2, "mmlu": 2, "demo": 2, "diagnose": 2,
-    "report": 3,
+    "report": 3, "tune": 3,
     "orchestrate": 4,
     "cli": 5,
 }

