@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .. import presets, rules
+from .. import presets, rule_checks, rules
 from ..config import (
     Backend,
     Category,
@@ -388,6 +388,7 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
         stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze), repeat=a.repeat,
     )
+    rule_checks.refuse(cfg.to_dict())  # sampling as --engine-arg, or a setting the servers never see
     return cfg, a.device
 
 

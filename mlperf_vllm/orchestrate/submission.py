@@ -8,8 +8,9 @@ Layouts (tools/submission/submission_structure.md and the checker's constants.py
 Accuracy logs are truncated with the hash appended to accuracy.txt (truncate_accuracy_log.py).
 Fields the tool cannot know are "TODO".
 
-Only runs that are a result are packed: completed, --mode both, performance VALID (in summary.json and
-in LoadGen's own summary), accuracy PASS, every log in place. Others are skipped with the reason. The
+Only runs that are a result are packed: completed, --mode both, no setting that breaks MLPerf's rules
+(rule_checks), performance VALID (in summary.json and in LoadGen's own summary), accuracy PASS, every log
+in place. Others are skipped with the reason. The
 tree is built in a hidden folder beside the target and renamed into place at the end, so a failure
 (a missing file, a full disk, Ctrl-C) never leaves half a tree.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, rule_checks
 from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
 from ..results import store, system_desc
@@ -97,6 +98,10 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
         return f"its status is {s.shown_status}"
     if s.mode != "both":
         return f"--mode {s.mode} (a submission needs --mode both)"
+    broken = [] if allow_invalid else _rule_breaks(s.data)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return f"breaks MLPerf's rules: {broken[0]}{more}"
     problem = _missing_files(entry.path)
     if problem:
         return problem
@@ -112,6 +117,16 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
     if s.accuracy_verdict != "PASS":
         return f"accuracy {s.accuracy_verdict or 'not scored'} (the ROUGE/gen_len targets were not met)"
     return None
+
+
+def _rule_breaks(data: dict[str, Any]) -> list[str]:
+    """The rules a run breaks: as its summary recorded them, and as its configuration shows them now (so a
+    run recorded before a rule was checked, or a summary edited by hand, is judged the same)."""
+    validity = data.get("validity") if isinstance(data.get("validity"), dict) else {}
+    listed = validity.get("rule_breaks")
+    recorded = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    return recorded + [b for b in rule_checks.rule_breaks(config) if b not in recorded]
 
 
 def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
@@ -211,7 +226,7 @@ def _nothing_usable(results_dir: Path, version: str, skipped: dict[tuple[str, st
     more = f" (and {len(flat) - 3} more)" if len(flat) > 3 else ""
     text = (f"no completed --mode both run of round {version} in {results_dir} can be submitted: "
             + "; ".join(flat[:3]) + more + f". Run run.py --mode both --version {version} again (or fix the runs).")
-    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ")) for v in skipped.values() for _, why in v)
+    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ", "breaks MLPerf's rules")) for v in skipped.values() for _, why in v)
     return NothingValid(text) if invalid else DataError(text)
 
 

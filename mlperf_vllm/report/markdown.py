@@ -57,10 +57,16 @@ def verdict_lines(s: dict[str, Any]) -> list[str]:
                      f"{'skipped' if t06['first_token_check'] is None else t06['first_token_check']}, "
                      f"EOS: {t06['eos_check']}, sample length: {t06['sample_length_check']}, "
                      f"{t06['samples_logged']} outputs logged; [verify_accuracy.txt](TEST06/verify_accuracy.txt))")
+    listed = v.get("rule_breaks")
+    broken = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    others = [b for b in v.get("not_submittable_because") or [] if b not in broken]
+    if broken:
+        lines.append("- **Not valid for submission: breaks MLPerf's rules** (`--submission-dir` never packs it): "
+                     + "; ".join(broken) + ".")
     if v.get("submittable"):
         lines.append("- **Submittable**: no rule of the submission checker that this tool knows is broken.")
-    elif v.get("not_submittable_because"):
-        lines.append("- Not valid for submission: " + "; ".join(v["not_submittable_because"]) + ".")
+    elif others:
+        lines.append(f"- {'Also not' if broken else 'Not'} valid for submission: " + "; ".join(others) + ".")
     return lines
 
 
