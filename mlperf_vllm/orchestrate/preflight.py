@@ -192,6 +192,10 @@ def load_samples(cfg: RunConfig, model: ResolvedModel) -> ds.Samples:
         raise UsageError(f"--total-sample-count {wanted} is more than the {len(samples)} samples in {where}; "
                          f"use at most {len(samples)}, or auto.")
     chosen = samples.head(min(wanted or official, len(samples)))
+    vocab = vocab_size(model.config)
+    if vocab is not None:  # before the engine starts: an id beyond it fails every sample there
+        ds.check_vocabulary(chosen, vocab, cfg.engine.model if cfg.backend is Backend.VLLM
+                            else f"--model {cfg.engine.model} (the servers' vocabulary cannot be read over the API)")
     check_run_length(cfg, len(chosen))
     check_context(cfg, model, chosen)
     return chosen
@@ -239,6 +243,15 @@ def check_context(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples) -> 
     if cfg.engine.max_model_len is not None and cfg.engine.max_model_len > context:
         raise UsageError(f"--max-model-len {cfg.engine.max_model_len} is more than the model's context ({context} "
                          f"tokens, max_position_embeddings); use at most {context}.")
+
+
+def vocab_size(config: dict[str, Any]) -> int | None:
+    """The model's vocabulary size (rows of its embedding) from config.json, or None if it does not say."""
+    for section in (config, config.get("text_config")):
+        value = section.get("vocab_size") if isinstance(section, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def _bos(config: dict[str, Any]) -> int | None:
