@@ -95,3 +95,43 @@ def test_the_last_id_of_the_vocabulary_runs_on_the_real_engine(tmp_path, demo_mo
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((only_run_dir(tmp_path / "results") / "summary.json").read_text())
     assert summary["validity"]["performance"] == "VALID" and not any(t["engine_errors"] for t in summary["tests"])
+
+
+# ---------------------------------------------------------------------------------------------
+# report.py --compare: like with like
+
+
+def _run_summary(run: Path, scenario: str, name: str, value: float, unit: str, **perf) -> Path:
+    run.mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({
+        "schema_version": 1, "status": "completed", "kind": "benchmark",
+        "meta": {"started_at": "2026-01-01T10:00:00", "run_id": run.name},
+        "config": {"model_label": "demo", "category": "edge", "scenario": scenario, "mode": "both",
+                   "dataset": "demo", "total_sample_count": 64},
+        "headline": {"name": name, "value": value, "unit": unit},
+        "run": {"performance": perf, "accuracy": {"rouge": {"rouge1": 1.0}, "gen_len": 1000}},
+        "validity": {"performance": "VALID", "accuracy": "FAIL"}}))
+    return run
+
+
+def test_compare_of_different_scenarios_shows_them_side_by_side_without_a_change(tmp_path, capsys):
+    from mlperf_vllm.cli import report_main
+
+    offline = _run_summary(tmp_path / "20260101-100000-edge-offline", "offline", "tokens_per_s", 1500.0, "tokens/s",
+                           tokens_per_sec=1500.0, p90_latency_ms=9000.0)
+    single = _run_summary(tmp_path / "20260101-110000-edge-singlestream", "singlestream", "p90_latency_ms", 120.0,
+                          "ms", tokens_per_sec=300.0, p90_latency_ms=120.0)
+    assert report_main.main(["--compare", str(offline), str(single)]) == 0
+    text = capsys.readouterr().out
+    assert "**Not like for like: A is offline, B is singlestream: different scenarios.**" in text
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert rows["headline"] == "| headline | 1,500.00 tokens/s (tokens_per_s) | 120.00 ms (p90_latency_ms) | – |"
+    assert rows["tokens/s"].endswith("| – |") and rows["p90 latency (ms)"].endswith("| – |")
+    assert rows["rouge1"].endswith("| +0.0% |")  # the same samples: accuracy stays comparable
+    # the same scenario: the headline is named once, with its unit, and changes are computed
+    again = _run_summary(tmp_path / "20260101-120000-edge-offline", "offline", "tokens_per_s", 1800.0, "tokens/s",
+                         tokens_per_sec=1800.0)
+    assert report_main.main(["--compare", str(offline), str(again)]) == 0
+    text = capsys.readouterr().out
+    assert "Not like for like" not in text
+    assert "| headline: tokens_per_s (tokens/s) | 1,500.00 | 1,800.00 | +20.0% |" in text
