@@ -62,7 +62,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
     """Find the model locally, in the HF cache, or on the Hub (token permitting); `use`: why a tokenizer is needed."""
     if name == "demo":
         from ..demo import demo_model_dir
-        path = str(demo_model_dir())
+        path = str(demo_model_dir())  # checked whole, or a SetupError naming the cache
         return ResolvedModel(path, tokenizer or path, json.loads(Path(path, "config.json").read_text()), True)
     local = Path(name).expanduser()
     if local.exists() or name.startswith((".", "/", "~")):
@@ -72,7 +72,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
         tok = tokenizer or (str(local) if has_tok else None)
         if need_tokenizer and tok is None:
             raise UsageError(f"--model {name} has no tokenizer files; {use}.")
-        return ResolvedModel(str(local), tok, json.loads((local / "config.json").read_text()), False)
+        return ResolvedModel(str(local), tok, _config(local / "config.json", f"--model {name}"), False)
     cached = _cached_hf_file(name, "config.json")
     if cached is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
@@ -88,7 +88,21 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
         except Exception as exc:  # huggingface_hub raises many types for auth/network/not-found
             raise SetupError(f"cannot fetch {name} from the Hugging Face Hub ({type(exc).__name__}); check the id, "
                              "HF_TOKEN and network, or pass a local model directory.") from None
-    return ResolvedModel(name, tokenizer or name, json.loads(Path(cached).read_text()), False)
+    return ResolvedModel(name, tokenizer or name, _config(Path(cached), f"{name} in the Hugging Face cache"), False)
+
+
+def _config(path: Path, what: str) -> dict[str, Any]:
+    """A model's config.json as a dict, or a one-line refusal naming the file (cut short, not JSON, unreadable)."""
+    try:
+        config = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SetupError(f"{what}: cannot read {path} ({exc.strerror or exc}).") from None
+    except (ValueError, RecursionError):
+        config = None
+    if not isinstance(config, dict):
+        raise UsageError(f"{what}: {path} is not a model's config.json (not a JSON object); restore it from the "
+                         "model's release.")
+    return config
 
 
 def resolve_device(requested: str, model: ResolvedModel) -> Device:
