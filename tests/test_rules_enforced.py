@@ -166,3 +166,13 @@ def test_submission_skips_every_run_that_breaks_a_rule_and_packs_the_one_that_do
     assert _submit(results, tmp_path / "submission2") == 5
     _one_error_line(capsys.readouterr().err, "can be submitted", "breaks MLPerf's rules")
     assert not (tmp_path / "submission2").exists()
+
+
+def test_the_report_of_a_run_recorded_before_the_check_still_names_the_rule():
+    from mlperf_vllm.report.markdown import verdict_lines
+
+    old = {"status": "completed", "config": {"engine": {"extra": {"enable_prefix_caching": True}}},
+           "validity": {"performance": "VALID", "submittable": True, "not_submittable_because": []}}
+    lines = verdict_lines(old)
+    assert any(ln.startswith("- **Not valid for submission: breaks MLPerf's rules**") for ln in lines)
+    assert not any("**Submittable**" in ln for ln in lines)
