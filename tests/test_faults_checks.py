@@ -347,3 +347,21 @@ def test_a_model_folder_whose_config_is_not_a_config_is_refused(tmp_path, capsys
     (model / "tokenizer.json").write_text("{}")
     assert run_main.main(["--model", str(model), "--device", "cpu", "--results-dir", str(tmp_path / "r")]) == 2
     _one_error_line(capsys.readouterr().err, f"--model {model}", "is not a model's config.json")
+
+
+@pytest.mark.parametrize("flag,value,fragment", [
+    ("--system-name", "s" * 201, "--system-name is 201 bytes long"),
+    ("--submitter", "o" * 201, "--submitter is 201 bytes long"),
+    ("--submitter", "../../elsewhere", "--submitter must be a plain name"),  # a folder outside the tree
+    ("--submitter", ".hidden", "--submitter must be a plain name"),
+])
+def test_names_that_become_folders_of_the_submission_tree_are_checked(tmp_path, capsys, flag, value, fragment):
+    from .test_faults_inputs import _submittable_run
+
+    results = tmp_path / "results"
+    _submittable_run(results, "20260101-000000-datacenter-offline")
+    argv = {"--system-name": "1xH200_vLLM", "--submitter": "Org", flag: value}
+    assert run_main.main(["--submission-dir", str(tmp_path / "sub"), "--results-dir", str(results),
+                          *[x for kv in argv.items() for x in kv]]) == 2
+    _one_error_line(capsys.readouterr().err, fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]

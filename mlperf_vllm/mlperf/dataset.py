@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import rules
-from ..errors import DataError
+from ..errors import DataError, SetupError
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,8 @@ def load_official(path: Path) -> Samples:
     except RecursionError:
         raise DataError(f"{path} is nested too deeply to be a data set; expected the official cnn_eval.json "
                         "format.") from None
+    except OSError as exc:  # unreadable: permissions, an I/O error
+        raise SetupError(f"--dataset-path {path} cannot be read ({exc.strerror or exc}); make it readable.") from None
     if not isinstance(records, list) or not records:
         raise DataError(f"{path} is not a non-empty JSON list of records; expected the official cnn_eval.json format.")
     problems = [p for i, rec in enumerate(records) if (p := _record_problem(i, rec)) is not None]

@@ -47,6 +47,7 @@ REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "e
 REQUIRED_FILES = (f"Performance/{logs.SUMMARY_FILE}", f"Performance/{logs.DETAIL_FILE}",
                   f"Accuracy/{logs.SUMMARY_FILE}", f"Accuracy/{logs.DETAIL_FILE}", f"Accuracy/{logs.ACCURACY_FILE}",
                   "Accuracy/accuracy.txt", "user.conf")
+NAME_MAX_BYTES = 200  # --system-name and --submitter are folder names, and systems/<name>.json a file name
 TEST06_FILES = ("verify_accuracy.txt", logs.SUMMARY_FILE, logs.DETAIL_FILE, logs.ACCURACY_FILE)
 
 
@@ -244,8 +245,12 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
           allow_invalid: bool = False) -> SubmissionReport:
     """Write the submission tree under out and return what was done. `allow_invalid` (not a CLI flag: for
     tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs."""
-    if not system or "/" in system or system.startswith("."):
-        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
+    for flag, name, example in (("--system-name", system, "1xH200_vLLM"), ("--submitter", submitter, "MyOrg")):
+        if not name or "/" in name or name.startswith(".") or "\0" in name:  # a folder name inside the tree
+            raise UsageError(f"{flag} must be a plain name, e.g. {example}")
+        if len(os.fsencode(name)) > NAME_MAX_BYTES:
+            raise UsageError(f"{flag} is {len(os.fsencode(name))} bytes long; a name in the submission tree may have "
+                             f"at most {NAME_MAX_BYTES} (file names: 255, with '.json' added); use a shorter one.")
     out = Path(out)
     version = _round(results_dir, version, allow_invalid)
     runs, skipped = _pick_runs(results_dir, version, allow_invalid)
