@@ -38,12 +38,11 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _served(url: str) -> float:
-    """Requests a vLLM server has finished, from its Prometheus metrics."""
+def _served(url: str, counter: str = "vllm:request_success_total") -> float:
+    """A counter of a vLLM server (requests finished, by default), from its Prometheus metrics."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
         text = r.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("vllm:request_success_total{"))
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(counter + "{"))
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +84,7 @@ def _args(urls, results, *extra):
 def test_offline_accuracy_and_performance_over_http_spread_over_two_servers(servers, tmp_path):
     _, urls = servers
     before = [_served(u) for u in urls]
+    hits = [_served(u, "vllm:prefix_cache_hits_total") for u in urls]
     r = run_tool("run.py", *_args(urls, tmp_path, "--scenario", "offline", "--mode", "both", "--min-duration", "0"))
     run_dir = only_run_dir(tmp_path)
     for sub in ("Accuracy", "Performance"):
@@ -96,6 +96,10 @@ def test_offline_accuracy_and_performance_over_http_spread_over_two_servers(serv
     assert summary["validity"]["performance"] == "VALID" and summary["run"]["accuracy"]["gen_num"] == 32
     after = [_served(u) for u in urls]
     assert all(a - b >= 8 for a, b in zip(after, before)), (before, after)  # both servers did real work
+    # The servers run with prefix caching on (vllm serve's default) and every prompt is sent again (the accuracy
+    # test, then passes of the performance test), yet no KV block is shared across queries: each request's
+    # cache salt is its own (unsalted, a repeated demo prompt hits the cache at once).
+    assert [_served(u, "vllm:prefix_cache_hits_total") for u in urls] == hits
     assert r.returncode == 5  # the random demo model fails the accuracy gate
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .. import presets, rules
+from .. import presets, rule_checks, rules
 from ..config import (
     Backend,
     Category,
@@ -22,7 +22,8 @@ from ..config import (
     Scenario,
 )
 from ..errors import UsageError
-from . import set_args
+from ..mlperf import user_conf
+from . import paths, set_args
 from .flags import _given_dests, _HelpFormatter, add_switch, number, switch  # noqa: F401 (mmlu.py's too)
 
 ROUNDS = ("v5.1", "v6.0", "v6.1")
@@ -73,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--high-accuracy", action="store_true",
                    help="gate ROUGE at 99.9%% of the reference instead of MLPerf's 99%% (stricter than MLPerf)")
     g = p.add_argument_group("model and engine")
-    g.add_argument("--model", default=DEFAULT_MODEL,
+    g.add_argument("--model", default=DEFAULT_MODEL, type=paths.model_ref("--model"),
                    help="Hugging Face model id, local model directory, or 'demo' for the built-in tiny CPU model")
-    g.add_argument("--tokenizer", default=None, help="tokenizer id or directory, if not the model's own")
+    g.add_argument("--tokenizer", type=paths.model_ref("--tokenizer"), help="tokenizer id or folder (else the model's)")
     g.add_argument("--backend", default="vllm", choices=["vllm", "openai"],
                    help="vllm: the engine in this process; openai: OpenAI-compatible servers given by --endpoint")
     g.add_argument("--endpoint", action="append", default=[], metavar="URL",
@@ -122,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="auto", choices=["auto"] + [d.value for d in DatasetKind],
                    help="cnn_dailymail (official JSON or HF), synthetic (performance only), demo; auto: demo for --model demo")
-    g.add_argument("--dataset-path", type=Path, default=None,
+    g.add_argument("--dataset-path", type=paths.flag("--dataset-path"), default=None,
                    help="official cnn_eval.json (datacenter) or sample_cnn_eval_5000.json (edge)")
     g = p.add_argument_group("LoadGen")
-    g.add_argument("--user-conf", type=Path, default=None, help="a LoadGen user.conf to use as is")
+    g.add_argument("--user-conf", type=paths.flag("--user-conf"), help="a LoadGen user.conf to use as is")
     g.add_argument("--server-target-qps", default=None,
                    help="Server/Interactive target queries/s: Q; auto (0.8 x the last Offline samples/s); or search "
                         "(find the highest QPS within the latency limits, then confirm it with a full run)")
@@ -159,12 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "the first is the result, the report compares each repeat with it")
     g.add_argument("--compliance-test06", action="store_true",
                    help="after the tests, run MLPerf's TEST06 compliance test (required for datacenter) and verify it")
-    g.add_argument("--accuracy-log", type=Path, default=None,
+    g.add_argument("--accuracy-log", type=paths.flag("--accuracy-log"), default=None,
                    help="with --mode accuracy: score this mlperf_log_accuracy.json instead of running the model")
     g = p.add_argument_group("results")
-    g.add_argument("--results-dir", type=Path, default=None,
+    g.add_argument("--results-dir", type=paths.flag("--results-dir", paths.RESULTS_ROOM), default=None,
                    help="where run folders are written (default: results)")
-    g.add_argument("--submission-dir", type=Path, default=None,
+    g.add_argument("--submission-dir", default=None,
+                   type=paths.flag("--submission-dir", paths.SUBMISSION_ROOM, paths.STAGING_NAME_ROOM),
                    help="instead of running: lay out an MLPerf submission tree of the runs in --results-dir here")
     g.add_argument("--system-name", default=None, help="with --submission-dir: the system's name in the tree")
     g.add_argument("--submitter", default="TODO_submitter", help="with --submission-dir: your organisation's name")
@@ -223,8 +225,7 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         if value is not None and value <= 0:
             raise UsageError(f"{flag} must be positive, got {value}.")
     if a.user_conf is not None:
-        if not a.user_conf.is_file():
-            raise UsageError(f"--user-conf {a.user_conf} does not exist.")
+        user_conf.check(a.user_conf)  # there, and in LoadGen's syntax: before the engine loads, not after
         clashing = [f for f, v in (("--server-target-qps", a.server_target_qps),
                                    ("--offline-expected-qps", a.offline_expected_qps),
                                    ("--singlestream-expected-latency-ms", a.singlestream_expected_latency_ms),
@@ -248,8 +249,6 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
                          "--user-conf that sets target_qps.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
-    if a.stall_timeout <= 0:
-        raise UsageError(f"--stall-timeout must be positive seconds, got {a.stall_timeout}.")
     budget = a.search_budget_min
     if (budget is not None and budget <= 0) or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
         raise UsageError("--search-budget-min and --search-probe-duration must be positive, "
@@ -347,6 +346,7 @@ def run_config(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Seq
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
         stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze), repeat=a.repeat,
     )
+    rule_checks.refuse(cfg.to_dict())  # sampling as --engine-arg, or a setting the servers never see
     return cfg, a.device
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import diagnose
+from .. import diagnose, rule_checks
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
@@ -31,8 +31,12 @@ def _print_outcome(data: dict[str, Any], run_dir: Path) -> None:
         scores = ", ".join(f"{k} {val:.4f}" for k, val in rouge.items())
         note = " (indicative: partial data set)" if v.get("accuracy_indicative_only") else ""
         say(f"Accuracy: {v['accuracy']}{note} — {scores}, gen_len {data['run']['accuracy']['gen_len']:,}")
-    if v.get("not_submittable_because"):
-        say("Not valid for submission: " + "; ".join(v["not_submittable_because"]))
+    broken = v.get("rule_breaks") or []
+    others = [b for b in v.get("not_submittable_because") or [] if b not in broken]
+    if broken:
+        say("Not valid for submission, breaks MLPerf's rules (--submission-dir never packs it): " + "; ".join(broken))
+    if others:
+        say(f"{'Also not' if broken else 'Not'} valid for submission: " + "; ".join(others))
     for line in data.get("notes") or []:
         say(f"Note: {line}")
     if (run_dir / "report.md").is_file():  # not there when the disk refused it
@@ -174,6 +178,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
             return _submission_set(request)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
+        for line in rule_checks.rule_breaks(cfg.to_dict()):
+            say(f"warning: this run will be marked not valid for submission: {line}", err=True)
         tokenizer = _tokenizer(plan)
         if cfg.rescore_only:
             return _rescore_only(plan, tokenizer)

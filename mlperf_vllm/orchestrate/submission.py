@@ -8,8 +8,9 @@ Layouts (tools/submission/submission_structure.md and the checker's constants.py
 Accuracy logs are truncated with the hash appended to accuracy.txt (truncate_accuracy_log.py).
 Fields the tool cannot know are "TODO".
 
-Only runs that are a result are packed: completed, --mode both, performance VALID (in summary.json and
-in LoadGen's own summary), accuracy PASS, every log in place. Others are skipped with the reason. The
+Only runs that are a result are packed: completed, --mode both, no setting that breaks MLPerf's rules
+(rule_checks), performance VALID (in summary.json and in LoadGen's own summary), accuracy PASS, every log
+in place. Others are skipped with the reason. The
 tree is built in a hidden folder beside the target and renamed into place at the end, so a failure
 (a missing file, a full disk, Ctrl-C) never leaves half a tree.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, rule_checks
 from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
 from ..results import store, system_desc
@@ -46,6 +47,7 @@ REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "e
 REQUIRED_FILES = (f"Performance/{logs.SUMMARY_FILE}", f"Performance/{logs.DETAIL_FILE}",
                   f"Accuracy/{logs.SUMMARY_FILE}", f"Accuracy/{logs.DETAIL_FILE}", f"Accuracy/{logs.ACCURACY_FILE}",
                   "Accuracy/accuracy.txt", "user.conf")
+NAME_MAX_BYTES = 200  # --system-name and --submitter are folder names, and systems/<name>.json a file name
 TEST06_FILES = ("verify_accuracy.txt", logs.SUMMARY_FILE, logs.DETAIL_FILE, logs.ACCURACY_FILE)
 
 
@@ -97,6 +99,10 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
         return f"its status is {s.shown_status}"
     if s.mode != "both":
         return f"--mode {s.mode} (a submission needs --mode both)"
+    broken = [] if allow_invalid else _rule_breaks(s.data)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return f"breaks MLPerf's rules: {broken[0]}{more}"
     problem = _missing_files(entry.path)
     if problem:
         return problem
@@ -112,6 +118,16 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
     if s.accuracy_verdict != "PASS":
         return f"accuracy {s.accuracy_verdict or 'not scored'} (the ROUGE/gen_len targets were not met)"
     return None
+
+
+def _rule_breaks(data: dict[str, Any]) -> list[str]:
+    """The rules a run breaks: as its summary recorded them, and as its configuration shows them now (so a
+    run recorded before a rule was checked, or a summary edited by hand, is judged the same)."""
+    validity = data.get("validity") if isinstance(data.get("validity"), dict) else {}
+    listed = validity.get("rule_breaks")
+    recorded = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    return recorded + [b for b in rule_checks.rule_breaks(config) if b not in recorded]
 
 
 def _candidates(results_dir: Path, version: str | None, allow_invalid: bool, only: frozenset[str] | None = None
@@ -215,7 +231,7 @@ def _nothing_usable(results_dir: Path, version: str, skipped: dict[tuple[str, st
     more = f" (and {len(flat) - 3} more)" if len(flat) > 3 else ""
     text = (f"no completed --mode both run of round {version} in {results_dir} can be submitted: "
             + "; ".join(flat[:3]) + more + f". Run run.py --mode both --version {version} again (or fix the runs).")
-    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ")) for v in skipped.values() for _, why in v)
+    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ", "breaks MLPerf's rules")) for v in skipped.values() for _, why in v)
     return NothingValid(text) if invalid else DataError(text)
 
 
@@ -234,8 +250,12 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     """Write the submission tree under out and return what was done. `allow_invalid` (--submission-set
     --pack-failed, and tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs; `only`
     limits the runs to these folder names (a set packs its own runs, not newer ones beside them)."""
-    if not system or "/" in system or system.startswith("."):
-        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
+    for flag, name, example in (("--system-name", system, "1xH200_vLLM"), ("--submitter", submitter, "MyOrg")):
+        if not name or "/" in name or name.startswith(".") or "\0" in name:  # a folder name inside the tree
+            raise UsageError(f"{flag} must be a plain name, e.g. {example}")
+        if len(os.fsencode(name)) > NAME_MAX_BYTES:
+            raise UsageError(f"{flag} is {len(os.fsencode(name))} bytes long; a name in the submission tree may have "
+                             f"at most {NAME_MAX_BYTES} (file names: 255, with '.json' added); use a shorter one.")
     out = Path(out)
     version = _round(results_dir, version, allow_invalid, only)
     runs, skipped = _pick_runs(results_dir, version, allow_invalid, only)
