@@ -171,7 +171,9 @@ class Measurement:
             self.progress)
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
         start, t0 = search.start_qps(ceiling), time.monotonic()
-        log.info("search: %s", search.expected_line(runner, start, ceiling))
+        expected = search.expected_line(runner, start, ceiling)
+        log.info("search: %s", expected)
+        print(f"QPS search: {expected}", file=sys.stderr)
         result = search.settle(runner, search.run_search(runner, start, ceiling))
         record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
                                      "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},

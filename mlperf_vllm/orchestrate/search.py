@@ -61,7 +61,7 @@ MAX_QUERY_GROWTH = 8.0  # rerun a run short of early-stopping queries at most th
 # The probes' budget without --search-budget-min: with the full run that confirms the pick (600 s, or whole
 # passes over the samples under equal issue: 826 s at 48.6 QPS on 13,368 samples), a search of about 15-20
 # minutes; the Interactive search on one H200 settled within 5.3 minutes of probes (BENCHMARKS.md).
-DEFAULT_BUDGET_S = 5 * 60.0
+DEFAULT_BUDGET_S = 6 * 60.0
 
 
 class NoValidQps(BenchError):
