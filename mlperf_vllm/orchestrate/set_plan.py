@@ -24,10 +24,11 @@ DEFAULT_SCENARIOS = {Category.DATACENTER: (Scenario.OFFLINE, Scenario.SERVER, Sc
                      Category.EDGE: (Scenario.OFFLINE, Scenario.SINGLESTREAM)}
 
 # Estimate inputs. Rates per GPU are this project's single-H200 measurements (BENCHMARKS.md: Offline
-# ~60 samples/s, Server ~49 QPS, Interactive 40 QPS at 600 s; SingleStream p90 ~490 ms, anchors §6); rate-bound
-# work is assumed to scale with the number of model replicas. A flag that sets a rate replaces the guess.
+# ~60 samples/s and Interactive 48.6 QPS at 600 s, Server 56 QPS in 4-5 minute runs; SingleStream p90 ~490 ms,
+# anchors §6); rate-bound work is assumed to scale with the number of model replicas. A flag that sets a rate
+# replaces the guess.
 ENGINE_START_S = 180.0  # vLLM load + CUDA graphs: 1-3 min typical, 215 s measured on one H200
-RATE_PER_REPLICA = {Scenario.OFFLINE: 60.0, Scenario.SERVER: 49.0, Scenario.INTERACTIVE: 40.0}
+RATE_PER_REPLICA = {Scenario.OFFLINE: 60.0, Scenario.SERVER: 56.0, Scenario.INTERACTIVE: 48.6}
 SINGLESTREAM_LATENCY_S = 0.49
 TEST06_QUERIES = 100  # compliance/TEST06/audit.config: min_query_count 100, min_duration 0
 TEST06_MIN_S = 30.0  # LoadGen's setup, the last queries' latency and the three checks
