@@ -133,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--search-budget-min", default=None,
                    type=number("--search-budget-min", float, 0, MAX_RUN_S / 60,
                                f"positive minutes, at most {MAX_RUN_S // 60} (a day)", low_open=True),
-                   help="with --server-target-qps search: time budget of the search probes, in minutes (default 6: "
-                        "with the full run that confirms the pick, 15-20 minutes on one H200)")
+                   help="with --server-target-qps search: time budget of the search probes, in minutes (default 8: "
+                        "with the full run that confirms the pick, 15-20 minutes in all)")
     g.add_argument("--search-probe-duration", default=10.0,
                    type=number("--search-probe-duration", float, 0, 3600, "positive seconds, at most 3600",
                                low_open=True),
