@@ -27,7 +27,7 @@ from ..errors import SetupError
 from ..mlperf import harness, logs
 from ..mlperf.dataset import describe
 from ..mlperf.sut import SystemUnderTest
-from ..results import environment, store
+from ..results import environment, locks, store
 from ..results import summary as summ
 from ..results.atomic import (
     disk_error,
@@ -43,6 +43,7 @@ from . import search
 from .loadgen_tests import run_one, run_test06, score_accuracy
 
 REPEAT_DIR = "Performance-repeat-"  # --repeat: the second performance test is Performance-repeat-2/
+LAST_WORDS_LOCK_WAIT_S = 2.0  # a forced exit does not wait long for another process's history lock
 
 log = logging.getLogger(__name__)
 
@@ -223,30 +224,42 @@ def _write_error(exc: OSError, path: Path) -> SetupError:
                       "(or pass another --results-dir), then run again.")
 
 
-def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome]:
-    """Create the run folder and write what is known before the engine starts. If the disk refuses (full,
-    read-only), nothing has run yet: the new folder is removed again and SetupError (exit 3) raised."""
+def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome, locks.RunLock]:
+    """Create the run folder, take its run lock and write what is known before the engine starts. The
+    folder appears under the history lock with its `running` summary (no other process sees it without
+    one). If the disk refuses (full, read-only), nothing has run yet: the new folder is removed again and
+    SetupError (exit 3) raised."""
     cfg = plan.cfg
+    env = environment.collect()
     try:
-        run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+        cfg.results_dir.mkdir(parents=True, exist_ok=True)
+        with locks.history_lock(cfg.results_dir):
+            run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+            return (run_dir, *_first_files(plan, run_dir, command, env))
     except OSError as exc:
         raise _write_error(exc, cfg.results_dir / "<new run folder>") from None
+
+
+def _first_files(plan: planning.RunPlan, run_dir: Path, command: list[str], env: dict[str, Any]
+                 ) -> tuple[summ.RunOutcome, locks.RunLock]:
+    run_lock = locks.RunLock(run_dir)
     handler = None
     try:
         handler = attach_run_log(run_dir)
         log.info("run folder %s", run_dir)
         outcome = _new_outcome(plan, run_dir, command)
-        outcome.environment = environment.collect()
-        write_json_atomic(run_dir / "environment.json", outcome.environment)
+        outcome.environment = env
         write_summary(plan, run_dir, outcome, status="running")
+        write_json_atomic(run_dir / "environment.json", outcome.environment)
     except OSError as exc:
         error = _write_error(exc, Path(exc.filename) if exc.filename else run_dir)
         if handler is not None:
             logging.getLogger().removeHandler(handler)
             handler.close()
+        run_lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no half-made run folder is left
         raise error from None
-    return run_dir, outcome
+    return outcome, run_lock
 
 
 def _keep_history(results_dir: Path, run_dir: Path) -> None:
@@ -282,23 +295,41 @@ def finish(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, stat
         render(run_dir)
     except Exception:  # a broken plot must never lose the run: summary.json is already written
         log.exception("rendering the report failed; `python report.py %s` re-renders it", run_dir)
-    removed: list[str] = []
-    if not plan.cfg.keep_all and status == "completed":
-        for path in store.remove_earlier_runs(results_dir, run_dir, plan.cfg.category.value, plan.cfg.scenario.value):
-            log.info("--keep-all 0: removed earlier run %s", path)
-            removed.append(path.name)
+    removed = _remove_earlier(plan.cfg, run_dir) if not plan.cfg.keep_all and status == "completed" else []
     _keep_history(results_dir, run_dir)
     return data, removed, None
 
 
+def _remove_earlier(cfg: Any, run_dir: Path) -> list[str]:
+    """--keep-all 0: the earlier runs of this category and scenario that have finished, as lines to print."""
+    try:
+        removals = store.remove_earlier_runs(cfg.results_dir, run_dir, cfg.category.value, cfg.scenario.value)
+    except OSError as exc:  # the history lock stayed held (another process packing a submission?)
+        log.warning("--keep-all 0: no earlier run removed (%s); run again or delete them by hand", exc)
+        return []
+    for removal in removals:
+        log.info("--keep-all 0: removed earlier run %s", removal.line())
+    return [removal.line() for removal in removals]
+
+
 def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory: EngineFactory | None,
             on_interrupt: Callable[[], None], advise: Callable[[BaseException, Path], str]) -> RunResult:
-    """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report."""
+    """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report. The
+    run holds its folder's run lock until then (no --keep-all 0 of another run removes it meanwhile)."""
+    run_dir, outcome, run_lock = start(plan, command)
+    try:
+        return _run_in(plan, run_dir, outcome, tokenizer, factory, on_interrupt, advise)
+    finally:
+        run_lock.release()
+
+
+def _run_in(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, tokenizer: Any,
+            factory: EngineFactory | None, on_interrupt: Callable[[], None],
+            advise: Callable[[BaseException, Path], str]) -> RunResult:
     from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError
     from ..report.render import render_run
 
     cfg = plan.cfg
-    run_dir, outcome = start(plan, command)
     progress = sys.stderr.isatty()
     status, code, error = "completed", None, None
     measurement = Measurement(plan, run_dir, outcome, progress)
@@ -392,5 +423,5 @@ def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcom
     except OSError as exc:  # a full disk: the smallest summary that says so
         data = summ.build(measurement.plan.cfg, outcome, status="interrupted", tool_version=__version__)
         store.mark_ended(run_dir, data, "interrupted", f"interrupted; results not written: {exc}")
-    store.rebuild_index(measurement.plan.cfg.results_dir)
+    store.rebuild_index(measurement.plan.cfg.results_dir, wait_s=LAST_WORDS_LOCK_WAIT_S)
 

@@ -26,7 +26,7 @@ from typing import Any
 from .. import __version__
 from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
-from ..results import store, system_desc
+from ..results import locks, store, system_desc
 from ..results.atomic import (
     dir_mode,
     disk_error,
@@ -67,6 +67,7 @@ class SubmissionReport:
     checker_failed: bool = False
     checker_errors: int = 0
     checker_log: Path | None = None
+    version: str = ""  # the round packed
 
 
 def _missing_files(run: Path) -> str | None:
@@ -232,6 +233,22 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     if not system or "/" in system or system.startswith("."):
         raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
     out = Path(out)
+    try:
+        # shared: other packers may read too, but no run of the folder is removed until the tree is whole
+        with locks.history_lock(results_dir, shared=True):
+            report = _pack(results_dir, out, system, submitter, version, division, allow_invalid)
+    except locks.LockTimeout as exc:
+        raise SetupError(f"{exc.strerror}; another process is changing the history (a run ending with "
+                         "--keep-all 0?): run again once it is done.") from None
+    version = report.version
+    if run_official_checker:
+        _run_checker(report, out, submitter, version)
+    return report
+
+
+def _pack(results_dir: Path, out: Path, system: str, submitter: str, version: str | None, division: str,
+          allow_invalid: bool) -> SubmissionReport:
+    """Pick the runs and lay out the tree (built hidden beside out, then renamed into place)."""
     version = _round(results_dir, version, allow_invalid)
     runs, skipped = _pick_runs(results_dir, version, allow_invalid)
     if not runs and not skipped:
@@ -240,7 +257,7 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     if not runs:
         raise _nothing_usable(results_dir, version, skipped)
     _check_target(out)
-    report = SubmissionReport(out)
+    report = SubmissionReport(out, version=version)
     for (category, scenario), names in sorted(skipped.items()):
         report.skipped += [{"benchmark": BENCHMARK[category], "scenario": SCENARIO_DIR.get(scenario, scenario),
                             "run": name, "reason": why} for name, why in names]
@@ -256,8 +273,6 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if run_official_checker:
-        _run_checker(report, out, submitter, version)
     return report
 
 
