@@ -39,8 +39,8 @@ from ..results.atomic import (
 )
 from ..results.folder import attach_run_log, write_machine_csv, write_timings_csv
 from . import plan as planning
-from . import search
 from .loadgen_tests import run_one, run_test06, score_accuracy
+from .search_step import SearchStep, test_record
 
 REPEAT_DIR = "Performance-repeat-"  # --repeat: the second performance test is Performance-repeat-2/
 LAST_WORDS_LOCK_WAIT_S = 2.0  # a forced exit does not wait long for another process's history lock
@@ -70,21 +70,13 @@ def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
     return vllm_spec(cfg.engine)
 
 
-def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
-    """A LoadGen test as the summary lists it, its failed samples counted by cause."""
-    return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
-                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors),
-                           test.gc.to_dict() if test.gc is not None else None,
-                           test.machine.to_dict() if test.machine is not None else None)
-
-
 def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
     """config.json and user.conf: written once, when every value in them is known."""
     write_json_atomic(run_dir / "config.json", plan.cfg.to_dict())
     write_text_atomic(run_dir / "user.conf", planning.user_conf_text(plan.cfg))
 
 
-class Measurement:
+class Measurement(SearchStep):
     """The LoadGen part of a run on a started engine; returns the final plan, fills the outcome."""
 
     def __init__(self, plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, progress: bool) -> None:
@@ -129,6 +121,7 @@ class Measurement:
                 base.write_text(planning.user_conf_text(cfg))
                 settings = harness.make_settings(model_name, cfg.scenario, base, lg)
             plan = self.search_and_confirm(plan, settings, sut, lg)
+            write_plan(self.run_dir, plan)  # the confirmed QPS
             tests.remove(Mode.PERFORMANCE)  # done: the chosen attempt is Performance/
         else:
             write_plan(self.run_dir, plan)
@@ -161,46 +154,6 @@ class Measurement:
             self.keep(run, timings, f"repeat {i}")
             self.outcome.repeats.append(summ.repeat_entry(cfg, sub.name, record, len(run.sut_errors)))
             log.info("repeat %d: %s", i, summ.repeat_line(self.outcome.repeats[-1], self.outcome.performance))
-
-    def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,
-                           lg: Any) -> planning.RunPlan:
-        cfg = plan.cfg
-        limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
-        runner = search.LoadGenRunner(
-            cfg, self.run_dir, settings, sut, lg, len(plan.samples),
-            lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
-            self.progress)
-        ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
-        start, t0 = search.start_qps(ceiling), time.monotonic()
-        result = search.settle(runner, search.run_search(runner, start, ceiling))
-        record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
-                                     "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
-                                     "confirmations": [], "confirmed_qps": None,
-                                     "probes_s": round(time.monotonic() - t0, 1), "full_runs_s": None}
-        self.outcome.search = record
-        if result.best_qps is None:
-            raise search.no_valid_probe(cfg, result, start)
-        confirmation = search.confirm(runner, result.settled_qps or result.best_qps)
-        record["confirmations"] = confirmation.to_dict()
-        record["full_runs_s"] = round(time.monotonic() - t0 - record["probes_s"], 1)
-        chosen = confirmation.chosen
-        for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)
-            if chosen is None or attempt.log_dir != chosen.log_dir:
-                self.outcome.tests.append(test_record(self.run_dir, attempt.test))
-        if chosen is None:
-            self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
-            raise search.no_valid_run(cfg, confirmation)
-        record["confirmed_qps"] = chosen.qps
-        which = next(i for i, a in enumerate(confirmation.attempts, 1) if a.log_dir == chosen.log_dir)
-        final = self.run_dir / "Performance"
-        chosen.log_dir.rename(final)
-        record["confirmations"][which - 1]["log_dir"] = final.name
-        chosen.test.log_dir = final
-        self.record(chosen.test, chosen.timings, chosen.record)
-        plan = plan.with_target_qps(chosen.qps, f"search: confirmed by full run {which} of "
-                                                f"{len(confirmation.attempts)}", chosen.min_query_count)
-        write_plan(self.run_dir, plan)
-        return plan
 
 
 def _new_outcome(plan: planning.RunPlan, run_dir: Path, command: list[str]) -> summ.RunOutcome:
@@ -371,13 +324,14 @@ def _run_in(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, tok
             code, error = EXIT_SETUP, _disk_full_line(run_dir, exc)
         else:
             error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
-    if not (run_dir / "config.json").exists():  # the run ended before its values were final
-        try:
-            write_plan(run_dir, plan)
-        except OSError as exc:  # the error that ended the run says why (the disk, usually)
-            log.info("config.json not written: %s", exc)
-    interrupts.set_last_words(None)
-    data, removed, write_error = finish(plan, run_dir, outcome, status, render_run)
+    with interrupts.shielded():  # the measurement is over: an interrupt now must not cut the results short
+        if not (run_dir / "config.json").exists():  # the run ended before its values were final
+            try:
+                write_plan(run_dir, plan)
+            except OSError as exc:  # the error that ended the run says why (the disk, usually)
+                log.info("config.json not written: %s", exc)
+        interrupts.set_last_words(None)
+        data, removed, write_error = finish(plan, run_dir, outcome, status, render_run)
     if write_error is not None:
         if status != "interrupted":
             status, code = "failed", write_error.exit_code
@@ -416,6 +370,7 @@ def _disk_full_line(run_dir: Path, exc: BaseException) -> str:
 def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcome) -> None:
     """Before a forced exit: the summary marked interrupted and the index (the report: report.py later)."""
     log.warning("interrupted: forced exit; `python report.py %s` renders the report", run_dir)
+    measurement.keep_search_so_far("interrupt")
     if not (run_dir / "config.json").exists():
         write_plan(run_dir, measurement.plan)
     try:

@@ -224,6 +224,13 @@ def _run_in(plan: MmluPlan, command: list[str], factory: EngineFactory | None, r
         log.exception("MMLU run failed")
         status, (code, error) = "failed", _failure(exc, run_dir)
     interrupts.set_last_words(None)
+    with interrupts.shielded():  # the run is over: an interrupt now must not cut its results short
+        return _finish(plan, run_dir, started, command, status, code, results, error)
+
+
+def _finish(plan: MmluPlan, run_dir: Path, started: str, command: list[str], status: str, code: int,
+            results: dict[str, Any] | None, error: str | None) -> MmluResult:
+    """The final summary, the report, --keep-all 0 and the history."""
     refused = _end(plan, run_dir, started, command, status, results)
     if refused is not None:  # its one line says what was lost; nothing else is written
         error = refused if error is None or code == EXIT_SETUP else f"{error.rstrip('.')}; also {refused}"

@@ -123,6 +123,9 @@ class LoadGenRunner:
         self.started: float | None = None  # monotonic time of the first probe (the search budget counts from it)
         self.p90_latency_ms: dict[float, float] = {}  # per probed QPS (as written): its last probe's p90 latency
         self.probes_run = 0  # every probe so far: the offset of the next one's LoadGen seeds
+        # what ran, in order, whatever ends the search: (kind, probe) as judged, and every full run
+        self.judged: list[tuple[str, qs.ProbeResult]] = []
+        self.attempts: list[Attempt] = []
 
     def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
              drain_s: float | None = None, extra_conf: str = "") -> harness.TestRun:
@@ -177,7 +180,9 @@ class LoadGenRunner:
              s.schedule_rng_seed, s.sample_index_rng_seed) = saved
         result = self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
                              tpot_limit_ms or self.limits.tpot_ms)
-        return replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
+        result = replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
+        self.judged.append((kind, result))
+        return result
 
     def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool, headroom: float,
                ramp_ms: float | None, tpot_limit_ms: float) -> qs.ProbeResult:
@@ -220,7 +225,9 @@ class LoadGenRunner:
             test = self._run(qps, out, f"confirmation {n} at {qps:.4g} QPS", min_queries)
         finally:
             s.min_query_count = saved
-        return Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
+        attempt = Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
+        self.attempts.append(attempt)
+        return attempt
 
     def queries_for_early_stopping(self, qps: float, over_share: float = EARLY_STOPPING_SHARE) -> int | None:
         """The min query count a full run at qps needs so that early stopping can pass with `over_share`

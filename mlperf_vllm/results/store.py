@@ -157,7 +157,7 @@ def index_row(entry: RunEntry) -> list[str]:
     s = entry.summary
     name = _cell(entry.path.name)
     if s is None:
-        return [_cell(entry.path.name[:15]), name, "–", "–", "–", "–", "–", _cell(f"UNREADABLE: {entry.problem}"), "–"]
+        return [_cell(entry.path.name[:15]), name, *["–"] * 5, _cell(f"UNREADABLE: {entry.problem}"), "–"]
     metric = f"{s.headline_value:,.2f} {s.headline_unit}" if s.headline_value is not None else None
     validity = s.performance_verdict if s.status == "completed" else s.shown_status.upper()
     return [_cell(entry.started_at.replace("T", " ")[:19]), f"[{name}]({quote(entry.path.name)}/report.md)",

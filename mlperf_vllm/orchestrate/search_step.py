@@ -1,0 +1,132 @@
+"""The QPS search as a step of a benchmark run: probes, long probes and the full runs that confirm a rate
+(orchestrate/search.py), recorded in the run's outcome however the step ends. A search stopped midway
+(Ctrl-C, SIGTERM, an engine failure) keeps every probe and full run it judged in the summary and the
+report, as a finished one does."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import rules
+from ..mlperf import harness
+from ..mlperf import qps_search as qs
+from ..mlperf.sut import SystemUnderTest
+from ..results import summary as summ
+from . import plan as planning
+from . import search
+
+log = logging.getLogger(__name__)
+
+
+def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
+    """A LoadGen test as the summary lists it, its failed samples counted by cause."""
+    return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
+                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors),
+                           test.gc.to_dict() if test.gc is not None else None,
+                           test.machine.to_dict() if test.machine is not None else None)
+
+
+def search_so_far(runner: search.LoadGenRunner, ceiling_qps: float | None, stopped_by: str) -> qs.SearchResult:
+    """A search that did not end (interrupted, or the engine failed): every probe and long probe judged so
+    far, as the summary lists a finished search's (a probe repeated longer is listed each time it ran), the
+    best and lowest failing rates among the short probes' final verdicts, and what stopped it."""
+    short = [r for kind, r in runner.judged if kind == "probe"]
+    passed = [r.qps for r in short if r.passed and r.final]
+    failed = [r.qps for r in short if not r.passed and r.final]
+    tolerance = max(runner.cfg.search_tolerance, search.BRACKET_TOLERANCE)  # the bracket run_search aims at
+    return qs.SearchResult(probes=short, best_qps=max(passed, default=None),
+                           lowest_failing_qps=min(failed, default=None), stopped_by=stopped_by, tolerance=tolerance,
+                           ceiling_qps=ceiling_qps, settle_probes=[r for kind, r in runner.judged if kind == "settle"])
+
+
+class SearchStep:
+    """Measurement's QPS search (a mixin: it uses the run's plan, folder, outcome, progress and record())."""
+
+    plan: planning.RunPlan
+    run_dir: Path
+    outcome: summ.RunOutcome
+    progress: bool
+    searching: search.LoadGenRunner | None = None  # during the search and its confirmation
+    search_start: float | None = None
+
+    def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
+        raise NotImplementedError
+
+    def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,
+                           lg: Any) -> planning.RunPlan:
+        """The QPS search and its confirmation; however they end (an interrupt, an engine failure), what
+        they measured is in the outcome."""
+        runner = search.LoadGenRunner(
+            plan.cfg, self.run_dir, settings, sut, lg, len(plan.samples),
+            lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
+            self.progress)
+        self.searching = runner
+        try:
+            return self._search(plan, runner)
+        except BaseException as exc:
+            self.keep_search_so_far("interrupt" if isinstance(exc, KeyboardInterrupt) else "error")
+            raise
+        finally:
+            self.searching = None
+
+    def _search_record(self, plan: planning.RunPlan, result: qs.SearchResult, probes_s: float) -> dict[str, Any]:
+        limits = rules.TOKEN_LATENCY_LIMITS[plan.cfg.scenario]
+        return result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None,
+                                   "start_qps": self.search_start,
+                                   "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
+                                   "confirmations": [], "confirmed_qps": None, "probes_s": round(probes_s, 1),
+                                   "full_runs_s": None}
+
+    def keep_search_so_far(self, stopped_by: str) -> None:
+        """The search's probes, long probes and full runs so far into the outcome, when the search did not
+        get to record them itself: stopped by an "interrupt" or an "error" (the engine failed) midway."""
+        runner = self.searching
+        if runner is None:
+            return
+        record = self.outcome.search
+        if record is None:
+            ceiling = self.plan.ceiling.samples_per_s if self.plan.ceiling else None
+            probes_s = 0.0 if runner.started is None else time.monotonic() - runner.started
+            so_far = search_so_far(runner, ceiling, stopped_by)
+            record = self.outcome.search = self._search_record(self.plan, so_far, probes_s)
+        elif record["confirmations"] or not runner.attempts:
+            return  # the search recorded all it ran
+        record["confirmations"] = search.Confirmation(None, runner.attempts).to_dict()
+        self.outcome.tests += [test_record(self.run_dir, a.test) for a in runner.attempts]
+        note = (f"the QPS search was stopped by an {stopped_by} before it finished: its {len(record['probes'])} "
+                f"probes, {len(record['settle_probes'])} long probes and {len(runner.attempts)} full runs so far "
+                "are listed as measured")
+        self.outcome.notes.append(note)
+        log.info("%s", note)
+
+    def _search(self, plan: planning.RunPlan, runner: search.LoadGenRunner) -> planning.RunPlan:
+        cfg = plan.cfg
+        ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
+        start, t0 = search.start_qps(ceiling), time.monotonic()
+        self.search_start = start
+        result = search.settle(runner, search.run_search(runner, start, ceiling))
+        record = self.outcome.search = self._search_record(plan, result, time.monotonic() - t0)
+        if result.best_qps is None:
+            raise search.no_valid_probe(cfg, result, start)
+        confirmation = search.confirm(runner, result.settled_qps or result.best_qps)
+        record["confirmations"] = confirmation.to_dict()
+        record["full_runs_s"] = round(time.monotonic() - t0 - record["probes_s"], 1)
+        chosen = confirmation.chosen
+        for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)
+            if chosen is None or attempt.log_dir != chosen.log_dir:
+                self.outcome.tests.append(test_record(self.run_dir, attempt.test))
+        if chosen is None:
+            self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
+            raise search.no_valid_run(cfg, confirmation)
+        record["confirmed_qps"] = chosen.qps
+        which = next(i for i, a in enumerate(confirmation.attempts, 1) if a.log_dir == chosen.log_dir)
+        final = self.run_dir / "Performance"
+        chosen.log_dir.rename(final)
+        record["confirmations"][which - 1]["log_dir"] = final.name
+        chosen.test.log_dir = final
+        self.record(chosen.test, chosen.timings, chosen.record)
+        return plan.with_target_qps(chosen.qps, f"search: confirmed by full run {which} of "
+                                                f"{len(confirmation.attempts)}", chosen.min_query_count)
