@@ -67,9 +67,9 @@ def _acquire(fd: int, mode: int, wait_s: float, path: Path) -> None:
 
 
 @contextmanager
-def history_lock(results_dir: Path, shared: bool = False, wait_s: float = WAIT_S) -> Iterator[None]:
+def history_lock(results_dir: Path, shared: bool = False, wait_s: float | None = None) -> Iterator[None]:
     """Hold the history lock of results_dir (re-entrant within a thread); raises LockTimeout (an OSError)
-    when another process keeps it for longer than wait_s."""
+    when another process keeps it for longer than wait_s (default WAIT_S)."""
     held: dict[str, int] = _held.__dict__.setdefault("locks", {})
     key = os.path.abspath(results_dir)
     if key in held:
@@ -82,7 +82,8 @@ def history_lock(results_dir: Path, shared: bool = False, wait_s: float = WAIT_S
     fd = _open(Path(results_dir) / LOCK_FILE, create=True) if Path(results_dir).is_dir() else None
     try:
         if fd is not None:
-            _acquire(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, wait_s, Path(results_dir) / LOCK_FILE)
+            _acquire(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX, WAIT_S if wait_s is None else wait_s,
+                     Path(results_dir) / LOCK_FILE)
         held[key] = 1
         try:
             yield

@@ -142,16 +142,21 @@ def _read_bytes(path: Path) -> bytes:
         raise ForeignSummary(f"no {SUMMARY_FILE}") from None
     except OSError as exc:
         raise ForeignSummary(f"{SUMMARY_FILE} is unreadable ({exc.strerror or type(exc).__name__})") from None
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            info = os.fstat(fd)
-            if stat.S_ISDIR(info.st_mode):
-                raise ForeignSummary(f"{SUMMARY_FILE} is a folder, not a file")
-            if not stat.S_ISREG(info.st_mode):
-                raise ForeignSummary(f"{SUMMARY_FILE} is not a regular file")
-            data = fh.read(MAX_SUMMARY_BYTES + 1)
-        except OSError as exc:
-            raise ForeignSummary(f"{SUMMARY_FILE} is unreadable ({exc.strerror or type(exc).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ForeignSummary(f"{SUMMARY_FILE} is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ForeignSummary(f"{SUMMARY_FILE} is not a regular file")
+        chunks, size = [], 0
+        while size <= MAX_SUMMARY_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise ForeignSummary(f"{SUMMARY_FILE} is unreadable ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_SUMMARY_BYTES:
         raise ForeignSummary(f"{SUMMARY_FILE} is over {MAX_SUMMARY_BYTES // 1024**2} MiB")
     return data

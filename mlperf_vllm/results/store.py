@@ -175,7 +175,7 @@ def render_index(entries: list[RunEntry]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rebuild_index(results_dir: Path, wait_s: float = locks.WAIT_S) -> Path:
+def rebuild_index(results_dir: Path, wait_s: float | None = None) -> Path:
     """Rewrite index.md (and latest, if its target is gone) from the run folders, under the history lock
     (the last writer then always has the newest view). A folder it cannot read gets one warning line."""
     path = results_dir / INDEX_FILE
