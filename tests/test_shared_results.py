@@ -434,3 +434,22 @@ def test_a_linked_run_is_packed_into_a_submission(tmp_path, capsys, stub_checker
     (results / run.name).symlink_to(run)
     assert _submit(results, tmp_path / "submission") == 0, capsys.readouterr().err
     assert f"<- {run.name}" in capsys.readouterr().out
+
+
+def test_damaged_timings_and_values_that_are_no_measurement_are_left_out(tmp_path, caplog):
+    """A run's sut_timings.csv cut short, binary or of another shape is read as none (the report and a
+    search's tail reference go on without it); NaN or Infinity as a headline is no value."""
+    from mlperf_vllm.results import timeline
+
+    path = tmp_path / "sut_timings.csv"
+    for content in (b"qsl_idx,issued_ms\n1,abc\n", b"qsl_idx,issued_ms\n\xff\xfe\x00", b"a\n1,2,3\n"):
+        path.write_bytes(content)
+        assert timeline.read_timings(path) == [] and timeline.read_machine(path) == []
+    assert "is unreadable" in caplog.text and "left out" in caplog.text
+    results = tmp_path / "results"
+    run = _summary(results, "20260101-000000-datacenter-offline")
+    for value in ("NaN", "Infinity", "-Infinity", "1" + "0" * 400):
+        text = (run / "summary.json").read_text().replace('"value": 100.0', f'"value": {value}')
+        (run / "summary.json").write_text(text)
+        assert store.read_summary(run).headline_value is None
+        (run / "summary.json").write_text(text.replace(f'"value": {value}', '"value": 100.0'))

@@ -4,6 +4,7 @@ submission and the auto-QPS lookup. A file of another shape is refused here, onc
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import stat
@@ -30,9 +31,10 @@ def _num_or_none(value: Any) -> float | None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return None
     try:
-        return float(value)
+        number = float(value)
     except OverflowError:  # an integer past a float's range
         return None
+    return number if math.isfinite(number) else None  # NaN and Infinity are no measurement
 
 
 def _short(value: Any) -> str:
