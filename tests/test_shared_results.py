@@ -349,7 +349,7 @@ def test_a_running_summary_with_an_impossible_pid_is_unreadable_not_fatal(tmp_pa
     assert "UNREADABLE" in _rows(results)[0]
 
 
-WRONG_VALUES = [None, -1, "x" * 300 + "\n| injected |", [[[]]]]
+WRONG_VALUES = [None, "x" * 300 + "\n| injected |", [[[]]]]
 
 
 def _paths(data: dict, prefix: tuple = ()) -> list[tuple]:
@@ -453,3 +453,25 @@ def test_damaged_timings_and_values_that_are_no_measurement_are_left_out(tmp_pat
         (run / "summary.json").write_text(text)
         assert store.read_summary(run).headline_value is None
         (run / "summary.json").write_text(text.replace(f'"value": {value}', '"value": 100.0'))
+
+
+def test_a_file_system_without_locks_works_as_before(tmp_path, monkeypatch):
+    """flock refused (ENOLCK, as on a network mount without a lock daemon): the history is written without
+    the lock, and whether a run is still running is told by its status and pid."""
+    import errno
+    import fcntl
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    results = tmp_path / "results"
+    old = _summary(results, "20260101-000000-datacenter-offline")
+    alive = _summary(results, "20260102-000000-datacenter-offline", status="running", host=socket.gethostname(),
+                     pid=os.getpid())
+    lock = locks.RunLock(alive)
+    new = _summary(results, "20260103-000000-datacenter-offline")
+    assert [r.name for r in store.remove_earlier_runs(results, new, "datacenter", "offline")] == [old.name]
+    lock.release()
+    store.rebuild_index(results)
+    assert len(_rows(results)) == 2 and alive.is_dir()

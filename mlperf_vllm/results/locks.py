@@ -7,8 +7,8 @@
   The kernel drops it when that process ends, however it ends (kill -9 included), so "is this run still
   being written?" has an answer that a reused pid cannot fool.
 
-A folder where the lock file cannot be made (read-only, another user's) is used without the lock:
-nobody who could change it concurrently is this process, and a reader never needs the lock.
+A folder where the lock file cannot be made or locked (read-only, another user's, a file system without
+locks) is used without it, as before these locks existed; a reader never needs one.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ def _open(path: Path, create: bool) -> int | None:
 
 
 def _acquire(fd: int, mode: int, wait_s: float, path: Path) -> None:
+    """Lock fd, waiting at most wait_s for another holder; on a file system without locks (ENOLCK,
+    EOPNOTSUPP: some network and FUSE mounts) go on without one, as where the file cannot be made."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -64,6 +66,9 @@ def _acquire(fd: int, mode: int, wait_s: float, path: Path) -> None:
             if time.monotonic() >= deadline:
                 raise LockTimeout(path, wait_s) from None
             time.sleep(_POLL_S)
+        except OSError as exc:
+            log.info("%s cannot be locked on its file system (%s): used without the lock", path, exc)
+            return
 
 
 @contextmanager
@@ -102,8 +107,8 @@ class RunLock:
         if self.fd is not None:
             try:
                 _acquire(self.fd, fcntl.LOCK_EX, RUN_LOCK_WAIT_S, Path(run_dir) / LOCK_FILE)
-            except OSError as exc:  # e.g. a file system without locks: the pid then says whether it runs
-                log.debug("run lock not taken in %s: %s", run_dir, exc)
+            except LockTimeout as exc:  # never expected: only ever tested for an instant
+                log.info("run lock not taken in %s: %s", run_dir, exc)
 
     def release(self) -> None:
         if self.fd is not None:
