@@ -140,7 +140,7 @@ class RunConfig:
     version: str = "v6.1"
     accuracy_log: Path | None = None
     rescore_only: bool = False  # --accuracy-log without --results-dir: print the scores, write nothing
-    search_budget_min: float = 30.0
+    search_budget_min: float | None = None  # None: search.DEFAULT_BUDGET_S
     search_tolerance: float = 0.02
     search_probe_s: float = 10.0
     compliance_test06: bool = False
@@ -151,7 +151,7 @@ class RunConfig:
     stall_timeout_s: float = 30.0  # --backend openai: no data from any open request this long = server stalled
     target_latency_source: str = "flag"  # SingleStream: flag, or measured on the engine before the test
     parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (resolved by the plan)
-    preset: str | None = None  # --preset name, when one filled the engine settings
+    preset: str | None = None  # --preset name or preset file, when one filled the engine settings
     fp8_path: str = ""  # which FP8 path runs (pre-quantized checkpoint, or online quantization), if any
 
     @property

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import rules
+from .errors import SetupError
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,23 @@ def _corpus(n_articles: int, seed: int) -> list[str]:
     return [make_article(rng, rng.randint(5, 30))[0] for _ in range(n_articles)]
 
 
+CACHE_ENV = "MLPERF_VLLM_CACHE"
+MODEL_FILES = ("config.json", "tokenizer.json", "model.safetensors")
+
+
 def cache_root() -> Path:
     """Where the demo model and data are cached (MLPERF_VLLM_CACHE, else ~/.cache/mlperf_vllm)."""
-    env = os.environ.get("MLPERF_VLLM_CACHE")
+    env = os.environ.get(CACHE_ENV)
     return Path(env) if env else Path.home() / ".cache" / "mlperf_vllm"
+
+
+def _cache_error(exc: OSError, what: str) -> SetupError:
+    """The one line for a cache that cannot be written (a read-only HOME, a full disk, a name too long)."""
+    root = str(cache_root())
+    root = root if len(root) <= 120 else f"{root[:60]}...{root[-40:]}"
+    where = f"{CACHE_ENV} is {root}" if os.environ.get(CACHE_ENV) else f"{root}, under HOME"
+    return SetupError(f"cannot write the {what} to its cache ({where}): {exc.strerror or exc}; set {CACHE_ENV} to a "
+                      "folder you can write (the demo model and data take about 2 MB).")
 
 
 def _build_atomically(target: Path, build) -> Path:
@@ -184,9 +198,21 @@ def _build_model(out: Path) -> None:
 def demo_model_dir() -> Path:
     """Return the demo model directory, building it (a few seconds, offline) on first use."""
     target = cache_root() / f"demo-model-v{_DEMO_VERSION}"
-    if not (target / ".complete").exists():
-        log.info("building the demo model in %s", target)
-    return _build_atomically(target, _build_model)
+    try:
+        if not (target / ".complete").exists():
+            log.info("building the demo model in %s", target)
+        _build_atomically(target, _build_model)
+        damage = [f"{f} is missing" for f in MODEL_FILES if not (target / f).is_file()]
+        if not damage:
+            json.loads((target / "config.json").read_text())
+    except OSError as exc:
+        raise _cache_error(exc, "demo model") from None
+    except ValueError:  # config.json cut short or overwritten
+        damage = ["its config.json is not JSON"]
+    if damage:
+        raise SetupError(f"the demo model's cache {target} is damaged ({damage[0]}); delete that folder (it is rebuilt "
+                         "in seconds) and run again.")
+    return target
 
 
 def build_demo_dataset(path: Path, n_samples: int, tokenizer_dir: Path, seed: int = 2024) -> Path:
@@ -210,10 +236,22 @@ def build_demo_dataset(path: Path, n_samples: int, tokenizer_dir: Path, seed: in
     return path
 
 
+def _whole(path: Path, n_samples: int) -> bool:
+    """Whether a cached demo data set is there and whole (a copy cut short is built again)."""
+    try:
+        records = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(records, list) and len(records) == n_samples
+
+
 def demo_dataset_path(n_samples: int = 64) -> Path:
     """Return the cached demo data set of n_samples records, building it on first use."""
     model = demo_model_dir()
     path = cache_root() / f"demo-cnn-eval-v{_DEMO_VERSION}-{n_samples}.json"
-    if not path.exists():
-        build_demo_dataset(path, n_samples, model)
+    try:
+        if not _whole(path, n_samples):
+            build_demo_dataset(path, n_samples, model)
+    except OSError as exc:
+        raise _cache_error(exc, "demo data set") from None
     return path

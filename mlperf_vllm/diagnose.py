@@ -32,10 +32,11 @@ def _root_message(exc: BaseException) -> str:
 
 def advice(exc: BaseException, engine_cfg: Any = None, log_text: str = "") -> str | None:
     """A one-line explanation with the flag to change, or None when the failure is not recognised."""
-    haystack = _root_message(exc) + "\n" + log_text
+    root = _root_message(exc)
+    haystack = root + "\n" + log_text
     for pattern, template in _RULES:
-        m = pattern.search(haystack)
-        if m:
+        # the exception, or an error line of the engine's log: an INFO line that names the KV cache is no cause
+        if pattern.search(root) or any(pattern.search(ln) and _ERROR_LINE.search(ln) for ln in log_text.splitlines()):
             values = {k: getattr(engine_cfg, k, None) if engine_cfg is not None else None
                       for k in ("max_model_len", "max_num_seqs", "gpu_memory_utilization")}
             hits = [ln for ln in haystack.splitlines() if pattern.search(ln)]

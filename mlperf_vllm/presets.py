@@ -11,11 +11,20 @@ budget is small and long prompts are split across steps (vLLM's long_prefill_tok
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from .config import Scenario
+from .errors import UsageError
 
-LOADGEN_SETTINGS = {"offline_expected_qps"}  # preset values that a --user-conf holds instead
+LOADGEN_SETTINGS = {"offline_expected_qps", "server_target_qps"}  # preset values that a --user-conf holds instead
+# A preset file (tuned_preset.json, written by a tune): its keys, and the flag destinations its settings may set.
+PRESET_FILE_SCHEMA = "mlperf_vllm.tuned_preset/1"
+PRESET_FILE_KEYS = {"schema", "scenario", "settings", "fingerprint", "tune"}
+PRESET_SETTING_KEYS = {"precision", "gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs",
+                       "offline_expected_qps", "server_target_qps", "engine_args", "quantization", "kv_cache_dtype",
+                       "max_model_len"}
 
 _H200_COMMON: dict[str, Any] = {"precision": "fp8", "gpu_memory_utilization": 0.92}
 
@@ -54,3 +63,43 @@ def describe(name: str) -> str:
         bits += [f"{k}={v}" for k, v in (values.get("engine_args") or {}).items()]
         parts.append(f"{scenario.value}: {', '.join(bits) or 'defaults'}")
     return "; ".join(parts)
+
+
+def is_name(preset: str) -> bool:
+    """Whether --preset names a shipped preset (else it is a path to a preset file)."""
+    return preset in PRESETS
+
+
+def resolve(preset: str, scenario: Scenario) -> dict[str, Any]:
+    """The flag values --preset gives `scenario`: a shipped preset's, or a preset file's (load_file)."""
+    return preset_settings(preset, scenario) if is_name(preset) else load_file(Path(preset), scenario)
+
+
+def load_file(path: Path, scenario: Scenario) -> dict[str, Any]:
+    """A tuned_preset.json's settings for `scenario`; UsageError (one line) when it is missing, not JSON,
+    has keys this version does not know, or was tuned for another scenario."""
+    names = ", ".join(PRESETS)
+    if not path.is_file():
+        raise UsageError(f"--preset {path}: no such file; give a tuned_preset.json from a tune, or one of: {names}.")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"--preset {path} is not a JSON preset file ({e}); give a tuned_preset.json.") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("settings"), dict):
+        raise UsageError(f"--preset {path} has no 'settings' object; give a tuned_preset.json from a tune.")
+    unknown = sorted(set(doc) - PRESET_FILE_KEYS) + sorted(set(doc["settings"]) - PRESET_SETTING_KEYS)
+    if unknown:
+        raise UsageError(f"--preset {path}: unknown keys {', '.join(unknown)}; "
+                         f"settings may hold {', '.join(sorted(PRESET_SETTING_KEYS))}.")
+    if doc.get("schema", PRESET_FILE_SCHEMA) != PRESET_FILE_SCHEMA:
+        raise UsageError(f"--preset {path}: schema {doc.get('schema')!r} is not {PRESET_FILE_SCHEMA!r}.")
+    if doc.get("scenario") != scenario.value:
+        raise UsageError(f"--preset {path} was tuned for --scenario {doc.get('scenario')}; "
+                         f"run it with that scenario, or tune {scenario.value}.")
+    values = dict(doc["settings"])
+    if values.get("engine_args") is not None and not isinstance(values["engine_args"], dict):
+        raise UsageError(f"--preset {path}: settings.engine_args must be an object of vLLM EngineArgs fields.")
+    for key in ("max_num_batched_tokens", "max_num_seqs", "max_model_len"):
+        if key in values and (not isinstance(values[key], int) or isinstance(values[key], bool) or values[key] <= 0):
+            raise UsageError(f"--preset {path}: settings.{key} must be a positive whole number, got {values[key]!r}.")
+    return values

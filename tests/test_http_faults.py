@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 
 import pytest
 
@@ -127,17 +126,14 @@ def test_a_stalled_server_fails_every_open_request_within_the_bound(server):
     server.stall = True
     engine = OpenAIEngine([server.url], "m", stall_timeout_s=2.0)
     sink = CollectingSink(5)
-    t0 = time.monotonic()
     try:
         engine.submit(_requests(5), sink)
-        while len(sink.errors) < 5 and time.monotonic() - t0 < 60:
-            time.sleep(0.1)
+        assert sink.wait(60)  # a hang guard: the server never answers, so only the 2 s stall bound ends them
     finally:
         engine.shutdown()
     assert len(sink.errors) == 5
     assert all(msg == f"server stalled: no data on any of its open requests for 2 s (--stall-timeout) from {server.url}"
                for msg in sink.errors.values())
-    assert time.monotonic() - t0 < 60  # 2 s bound; generous for a loaded machine
 
 
 def test_run_py_against_a_stalled_server_explains_the_failure_everywhere(server, tmp_path):

@@ -152,7 +152,7 @@ def test_singlestream_edge(tmp_path):
     cfg = summary["config"]
     assert cfg["target_latency_source"].startswith("measured: median of 5 sequential queries")
     latency_ms = cfg["target_latency_ms"]
-    assert 0 < latency_ms < 10_000
+    assert 0 < latency_ms < 10_000  # in ms: 16 demo tokens take well under 1 s here, even beside a busy loop
     assert f"llama3_1-8b-edge.SingleStream.target_latency = {latency_ms:g}" in (run_dir / "user.conf").read_text()
     d = _detail(run_dir / "Performance")
     assert d.values["requested_single_stream_expected_latency_ns"] == pytest.approx(latency_ms * 1e6, rel=1e-6)

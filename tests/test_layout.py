@@ -12,11 +12,11 @@ MAX_LINES = 400
 # Lower layers never import higher ones (same rank: only within one package).
 RANK = {
     "config": 0, "errors": 0, "rules": 0, "secrets": 0, "presets": 0, "checkpoint": 0, "progress": 0, "interrupts": 0,
-    "logfile": 0,
+    "logfile": 0, "rule_checks": 0,
     "__init__": 0,
     "results": 1, "engines": 1,
     "mlperf": 2, "mmlu": 2, "demo": 2, "diagnose": 2,
-    "report": 3,
+    "report": 3, "tune": 3,
     "orchestrate": 4,
     "cli": 5,
 }

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -39,12 +38,11 @@ def _ready(url: str) -> bool:
         return False
 
 
-def _served(url: str) -> float:
-    """Requests a vLLM server has finished, from its Prometheus metrics."""
+def _served(url: str, counter: str = "vllm:request_success_total") -> float:
+    """A counter of a vLLM server (requests finished, by default), from its Prometheus metrics."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=5) as r:
         text = r.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("vllm:request_success_total{"))
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(counter + "{"))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +60,7 @@ def servers(demo_model, tmp_path_factory):
         urls.append(f"http://127.0.0.1:{port}")
     t0 = time.time()
     while not all(_ready(u) for u in urls):
-        if time.time() - t0 > 300 or any(p.poll() is not None for p in procs):
+        if time.time() - t0 > 600 or any(p.poll() is not None for p in procs):  # a hang guard
             for p in procs:
                 p.kill()
             pytest.fail("vllm serve did not start: " + (logdir / "serve-0.log").read_text()[-2000:])
@@ -86,6 +84,7 @@ def _args(urls, results, *extra):
 def test_offline_accuracy_and_performance_over_http_spread_over_two_servers(servers, tmp_path):
     _, urls = servers
     before = [_served(u) for u in urls]
+    hits = [_served(u, "vllm:prefix_cache_hits_total") for u in urls]
     r = run_tool("run.py", *_args(urls, tmp_path, "--scenario", "offline", "--mode", "both", "--min-duration", "0"))
     run_dir = only_run_dir(tmp_path)
     for sub in ("Accuracy", "Performance"):
@@ -97,6 +96,10 @@ def test_offline_accuracy_and_performance_over_http_spread_over_two_servers(serv
     assert summary["validity"]["performance"] == "VALID" and summary["run"]["accuracy"]["gen_num"] == 32
     after = [_served(u) for u in urls]
     assert all(a - b >= 8 for a, b in zip(after, before)), (before, after)  # both servers did real work
+    # The servers run with prefix caching on (vllm serve's default) and every prompt is sent again (the accuracy
+    # test, then passes of the performance test), yet no KV block is shared across queries: each request's
+    # cache salt is its own (unsalted, a repeated demo prompt hits the cache at once).
+    assert [_served(u, "vllm:prefix_cache_hits_total") for u in urls] == hits
     assert r.returncode == 5  # the random demo model fails the accuracy gate
 
 
@@ -140,28 +143,32 @@ def test_http_401_is_a_clear_error(tmp_path, capsys):
 
 def test_killing_one_server_mid_run_gives_an_explained_invalid_run(servers, tmp_path):
     procs, urls = servers
+    before = _served(urls[1])
     args = [sys.executable, str(ROOT / "run.py"), *_args(urls, tmp_path, "--scenario", "server", "--mode",
                                                           "performance", "--min-duration", "15",
                                                           "--server-target-qps", "10")]
     run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                            start_new_session=True)
+    # Mid-run: once the server to be killed has answered a request of this run; LoadGen's schedule runs
+    # 15 s, so requests keep coming to the dead server after the kill.
     t0 = time.time()
-    while not list(Path(tmp_path).glob("*/Performance/mlperf_log_detail.txt")):
-        assert time.time() - t0 < 120 and run.poll() is None, run.communicate()
-        time.sleep(0.5)
-    time.sleep(3)
+    while _served(urls[1]) <= before:
+        assert time.time() - t0 < 600 and run.poll() is None, run.communicate()  # a hang guard
+        time.sleep(0.1)
     os.killpg(procs[1].pid, signal.SIGKILL)
-    killed_at = time.time()
-    out, err = run.communicate(timeout=120)
-    assert time.time() - killed_at < 30
+    out, err = run.communicate(timeout=600)  # a hang guard
     assert run.returncode in (0, 5), err[-2000:]
     run_dir = only_run_dir(tmp_path)
     summary = json.loads((run_dir / "summary.json").read_text())
     test = next(t for t in summary["tests"] if t["log_dir"] == "Performance")
-    retried = int(re.search(r"HTTP client: (\d+) requests sent again", (run_dir / "run.log").read_text()).group(1))
+    run_log = (run_dir / "run.log").read_text()
+    client = re.search(r"HTTP client: (\d+) requests sent again .* (\d+) stalled attempts\)", run_log)
+    retried, stalled = int(client.group(1)), int(client.group(2))
     # The dead server's requests that it never answered went to the live one; those it had begun to
-    # answer are lost and explained, by cause. Either way every sample is accounted for, nothing hangs.
+    # answer are lost and explained, by cause. Either way every sample is accounted for, nothing hangs:
+    # the dead server's connections failed at once, none waited out the stall timeout.
     assert retried + test["engine_errors"] > 0
+    assert stalled == 0
     if test["engine_errors"]:
         assert summary["validity"]["performance"] == "INVALID" and "Performance: INVALID" in out
         assert any("failed in the engine" in r for r in summary["validity"]["reasons"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -624,3 +625,31 @@ def test_each_probe_runs_a_schedule_of_its_own_and_a_full_run_the_official_one(t
     assert conf.startswith("# 50.0 None\n") and "llama3_1-8b.Server.schedule_rng_seed = 1\n" in conf
     assert "llama3_1-8b.Server.sample_index_rng_seed = 9\n" in conf and ".min_duration = 1000\n" in conf
     assert "rng_seed" not in (tmp_path / "Search" / "confirm-1-qps-50" / "user.conf").read_text()
+
+
+
+def _budget_runner(budget_min, n_samples=13368):
+    from mlperf_vllm.orchestrate import search
+
+    cfg = SimpleNamespace(scenario=Scenario.INTERACTIVE, category=Category.DATACENTER, search_probe_s=10.0,
+                          search_tolerance=0.02, search_budget_min=budget_min, gc_freeze=False)
+    settings = h.settings("Server", qps=1.0, min_duration_ms=600_000, min_query_count=100)
+    return search, search.LoadGenRunner(cfg, Path("."), settings, None, None, n_samples, lambda q, m: "",
+                                        progress=False)
+
+
+def test_the_default_budget_and_what_the_search_says_it_will_take():
+    """Without --search-budget-min the probes get 5 minutes. Before the first probe the search says how long
+    it expects: at 51.5 QPS (0.85 of a 60.6 samples/s Offline ceiling) on 13,368 samples the 600 s full run
+    is three passes (40,104 queries, 779 s), about 18 minutes in all; without a ceiling, the run's minimum."""
+    search, runner = _budget_runner(None)
+    assert runner.budget_s == search.DEFAULT_BUDGET_S == 300 and search.budget_s(runner) == 300
+    assert runner.full_run_seconds(48.5767) == pytest.approx(40104 / 48.5767)
+    assert runner.full_run_seconds(100.0) == pytest.approx(66840 / 100.0)  # five passes
+    line = search.expected_line(runner, 51.5, 60.6)
+    assert line == ("probes for at most 5.0 min (the default; --search-budget-min), then a full run of about "
+                    "13.0 min at the pick (as at 51.5 QPS): about 18 min in all")
+    assert "full run of at least 10.0 min" in search.expected_line(runner, 2.0, None)
+    search, runner = _budget_runner(7.0, n_samples=1000)  # the flag is the probes' budget
+    assert runner.budget_s == 420 and runner.full_run_seconds(66.0) == pytest.approx(40000 / 66.0)
+    assert search.expected_line(runner, 66.0, 77.6).startswith("probes for at most 7.0 min (--search-budget-min)")

@@ -47,15 +47,15 @@ RUN_PY_LOGGING_OFTEN = ("import sys; from mlperf_vllm.mlperf import harness; har
 PROGRESS_S = 2.0
 
 
-def _start(results: Path, scenario: str, *extra: str, progress_often: bool = False) -> subprocess.Popen:
-    tool = ["-c", RUN_PY_LOGGING_OFTEN.format(s=PROGRESS_S)] if progress_often else [str(ROOT / "run.py")]
-    args = [sys.executable, *tool, "--model", "demo", "--scenario", scenario, "--mode", "performance",
-            "--total-sample-count", "2000", "--min-duration", "120", "--results-dir", str(results), *extra]
+def _start(results: Path, scenario: str, *extra: str) -> subprocess.Popen:
+    args = [sys.executable, "-c", RUN_PY_LOGGING_OFTEN.format(s=PROGRESS_S), "--model", "demo",
+            "--scenario", scenario, "--mode", "performance", "--total-sample-count", "2000", "--min-duration", "120",
+            "--results-dir", str(results), *extra]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
                             start_new_session=True)
 
 
-def _wait_for_loadgen(results: Path, proc: subprocess.Popen, timeout: float = 180) -> Path:
+def _wait_for_loadgen(results: Path, proc: subprocess.Popen, timeout: float = 600) -> Path:
     t0 = time.time()
     while time.time() - t0 < timeout:
         found = list(results.glob("*/Performance/mlperf_log_detail.txt"))
@@ -66,9 +66,9 @@ def _wait_for_loadgen(results: Path, proc: subprocess.Popen, timeout: float = 18
     raise AssertionError("LoadGen did not start")
 
 
-def _wait_for_completions(run_dir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_completions(run_dir: Path, proc: subprocess.Popen, timeout: float = 600) -> None:
     """Until a progress line in run.log (one every PROGRESS_S) counts a completed sample: a fixed sleep
-    would depend on how fast a loaded machine answers its first query."""
+    would depend on how fast a loaded machine answers its first query. `timeout` is a hang guard."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         done = re.findall(r"performance \w+: ([0-9,]+)/", (run_dir / "run.log").read_text())
@@ -84,22 +84,32 @@ def _descendants_alive(pgid: int) -> bool:
     return bool(out.strip())
 
 
+def _descendants_end(pgid: int, timeout: float = 60) -> bool:
+    """Whether the process group empties (its last processes may still be exiting); `timeout` is a hang guard."""
+    t0 = time.monotonic()
+    while _descendants_alive(pgid):
+        if time.monotonic() - t0 > timeout:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 @pytest.mark.integration
-@pytest.mark.parametrize("scenario,extra", [("offline", ()), ("server", ("--server-target-qps", "20"))])
-def test_sigint_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra):
+@pytest.mark.parametrize("scenario,extra,signum", [("offline", (), signal.SIGTERM),
+                                                   ("server", ("--server-target-qps", "20"), signal.SIGINT)],
+                         ids=["offline-SIGTERM", "server-SIGINT"])
+def test_an_interrupt_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra, signum):
+    """Ctrl-C (SIGINT) and SIGTERM are one interrupt (cli/interrupt.py), so each scenario takes one of them."""
     results = tmp_path / "results"
-    proc = _start(results, scenario, *extra, progress_often=scenario == "server")
+    proc = _start(results, scenario, *extra)
     run_dir = _wait_for_loadgen(results, proc)
-    if scenario == "server":  # some samples complete before the interrupt, some are still in flight
-        _wait_for_completions(run_dir, proc)
-    else:
-        time.sleep(2)
-    t0 = time.time()
-    os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    elapsed = time.time() - t0
+    _wait_for_completions(run_dir, proc)  # some samples are done before the interrupt, some still in flight
+    os.kill(proc.pid, signum)
+    out, err = proc.communicate(timeout=120)  # a hang guard; the run stops in seconds
     assert proc.returncode == 130, err[-2000:]
-    assert elapsed < 10, elapsed
+    # The run took the interrupt up itself: the watchdog, which leaves after interrupts.GRACE_S when it
+    # does not, had nothing to do.
+    assert "leaving now" not in err
     assert "Interrupted: logs so far are kept" in err and "Traceback" not in err
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "interrupted"
@@ -107,24 +117,10 @@ def test_sigint_stops_the_run_keeps_logs_and_marks_it(tmp_path, scenario, extra)
     # the SUT's timings of what was issued before the interrupt, for diagnosis
     with (run_dir / "Performance" / "sut_timings.csv").open() as f:
         rows = list(csv.DictReader(f))
-    assert rows
-    if scenario == "server":
-        assert any(r["latency_ms"] not in ("", "None") for r in rows)
+    assert rows and any(r["latency_ms"] not in ("", "None") for r in rows)
     assert "INTERRUPTED" in (results / "index.md").read_text()
     assert "**Run INTERRUPTED**" in (run_dir / "report.md").read_text()
-    time.sleep(0.5)
-    assert not _descendants_alive(proc.pid)  # nothing of the process group survives
-
-
-@pytest.mark.integration
-def test_sigterm_is_an_interrupt_too(tmp_path):
-    results = tmp_path / "results"
-    proc = _start(results, "offline")
-    run_dir = _wait_for_loadgen(results, proc)
-    os.kill(proc.pid, signal.SIGTERM)
-    proc.communicate(timeout=60)
-    assert proc.returncode == 130
-    assert json.loads((run_dir / "summary.json").read_text())["status"] == "interrupted"
+    assert _descendants_end(proc.pid)  # nothing of the process group survives
 
 
 def test_the_async_engines_loop_runs_tasks_and_refuses_work_once_stopped():
@@ -151,19 +147,25 @@ def test_the_async_engines_loop_runs_tasks_and_refuses_work_once_stopped():
 
 
 @pytest.mark.integration
-def test_an_interrupt_swallowed_during_the_engine_start_still_stops_the_run_within_10_s(tmp_path):
-    """As when Ctrl-C lands in a finalizer inside vLLM's start-up ("Exception ignored in ... __del__")."""
+def test_an_interrupt_swallowed_during_the_engine_start_still_stops_the_run(tmp_path):
+    """As when Ctrl-C lands in a finalizer inside vLLM's start-up ("Exception ignored in ... __del__"):
+    the watchdog ends the run after interrupts.GRACE_S (under 10 s); without it, the start below would
+    end the run only after 120 s, with exit code 1."""
     results = tmp_path / "results"
+    starting = tmp_path / "engine-starting"
     code = f"""
 import sys, time
+from pathlib import Path
 from mlperf_vllm.cli.run_main import main
 
 def swallowing_start(spec):
-    print("engine starting", file=sys.stderr, flush=True)
     t0 = time.time()
-    while time.time() - t0 < 120:
+    while True:
         try:
-            time.sleep(0.1)
+            Path({str(starting)!r}).touch()  # from here on, an interrupt is swallowed
+            while time.time() - t0 < 120:
+                time.sleep(0.1)
+            break
         except KeyboardInterrupt:
             pass  # swallowed, like an exception raised inside __del__
     raise SystemExit("the interrupt was ignored")
@@ -173,15 +175,12 @@ sys.exit(main(["--model", "demo", "--scenario", "offline", "--mode", "performanc
 """
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT, start_new_session=True)
-    t0 = time.time()
-    while not list(results.glob("*/summary.json")):
-        assert proc.poll() is None and time.time() - t0 < 120, proc.communicate()
-        time.sleep(0.2)
-    time.sleep(1.0)
-    t0 = time.time()
+    t0 = time.monotonic()
+    while not starting.exists():
+        assert proc.poll() is None and time.monotonic() - t0 < 600, proc.communicate()  # a hang guard
+        time.sleep(0.1)
     os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert time.time() - t0 < 10 + 5  # the grace (8 s) plus a loaded machine's slack
+    out, err = proc.communicate(timeout=300)  # a hang guard; without the watchdog the start ends at 120 s, exit 1
     assert proc.returncode == 130, err[-2000:]
     assert "leaving now" in err and "Traceback" not in err
     run_dir = next(p for p in results.iterdir() if p.is_dir() and not p.is_symlink())

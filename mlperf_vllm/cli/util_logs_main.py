@@ -30,5 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (logs.LogParseError, OSError) as exc:
         print(error_line(str(exc)), file=sys.stderr)
         return EXIT_USAGE
+    skipped = record["skipped_lines"]
+    if skipped["count"]:
+        lines = ", ".join(map(str, skipped["first"])) + (", ..." if skipped["count"] > len(skipped["first"]) else "")
+        print(f"note: {skipped['count']} :::MLLOG lines of {logs.DETAIL_FILE} are not LoadGen records and were "
+              f"skipped (line {lines})", file=sys.stderr)
     print(json.dumps(record, indent=None if args.compact else 2))
     return EXIT_OK

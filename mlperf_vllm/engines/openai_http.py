@@ -1,12 +1,11 @@
 """OpenAI-compatible servers (vllm serve, SGLang, trtllm-serve, a router) behind the Engine protocol.
 
-Every request is a streaming POST /v1/completions with the prompt as token ids and MLPerf's greedy
-settings; the first streamed chunk that carries tokens is the first token. Token ids come back in
-the stream (`return_token_ids`, vLLM) or, from servers that only return text, are re-encoded with
-the local tokenizer and capped at max_new_tokens (a warning says the counts come from re-encoding,
-and how many were capped). Every field read from a chunk is checked (openai_wire): a reply that
-breaks the API is that request's error, never a crash or a hang. Requests go to the endpoint with
-the fewest outstanding requests.
+Every request is a streaming POST /v1/completions with the prompt as token ids, MLPerf's greedy settings
+and a prefix-cache salt of its own; the first streamed chunk that carries tokens is the first token. Ids
+come back in the stream (`return_token_ids`, vLLM) or, from servers that only return text, are
+re-encoded with the local tokenizer and capped at max_new_tokens (a warning says so, and how many were
+capped). Every field read from a chunk is checked (openai_wire): a reply that breaks the API is that
+request's error, never a crash or a hang. Requests go to the endpoint with the fewest outstanding ones.
 
 Resending: a request is sent again, at most RETRIES times, only when the server never began to
 answer it: the connection failed before any response header (uvicorn, behind `vllm serve`, closes
@@ -34,7 +33,8 @@ from ..errors import UsageError
 from ..secrets import redact
 from .aio import LoopThread
 from .base import Completion, CompletionSink, GenerationRequest
-from .openai_wire import MODELS_MAX_BYTES, BadReply, StreamParser, check_key, retry_after_s, served_models, show
+from .openai_wire import (GREEDY_FIELDS, MODELS_MAX_BYTES, BadReply, StreamParser, cache_salts, check_key,
+                          retry_after_s, served_models, show)
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class OpenAIEngine:
         self._encode = encode  # for servers that return text only
         self._endpoints = [_Endpoint(_base(u)) for u in endpoints]
         self.stall_timeout_s = stall_timeout_s
-        self.stats = ClientStats()
+        self.stats, self._salts = ClientStats(), cache_salts()
         self._attempts: set[_Attempt] = set()
         self._headers = _headers()  # UsageError before any connection when the key is unusable
         self._aio = LoopThread("openai-client")
@@ -263,7 +263,7 @@ class OpenAIEngine:
     def _body(self, r: GenerationRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model, "prompt": list(r.prompt_token_ids), "max_tokens": r.max_new_tokens,
-            "min_tokens": r.min_new_tokens, "temperature": 0.0, "top_p": 1.0, "top_k": 1, "stream": True,
+            "min_tokens": r.min_new_tokens, **GREEDY_FIELDS, "cache_salt": next(self._salts), "stream": True,
             "return_token_ids": True, "stream_options": {"include_usage": True},
         }
         if r.choice_token_ids:

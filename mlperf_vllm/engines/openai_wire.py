@@ -11,12 +11,14 @@ key are checked here too, when the flags are parsed, so a bad one stops the run 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import re
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
@@ -28,6 +30,18 @@ _URL_FORM = "expected http(s)://HOST[:PORT][/PATH], e.g. http://127.0.0.1:8000 o
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?)*\.?")
 _TOKEN_KEY = re.compile(r"(?:.*:)?([0-9]+)")  # vLLM's top_logprobs keys: "token_id:123" (or a bare id)
 _FINISH_FAILED = ("abort", "error", "cancelled")
+# MLPerf's sampling for Llama3.1-8B, greedy search (inference_rules.adoc FAQ), sent whole: a server fills each
+# field a request leaves out from the model's generation_config.json (vllm serve does by default).
+GREEDY_FIELDS = {"temperature": 0.0, "top_p": 1.0, "top_k": 1, "min_p": 0.0, "repetition_penalty": 1.0,
+                 "presence_penalty": 0.0, "frequency_penalty": 0.0}
+
+
+def cache_salts() -> Iterator[str]:
+    """One prefix-cache salt per request, unique across runs: a vLLM server salts the request's prefix-cache
+    keys with it, so no KV block is shared across queries even with prefix caching on (MLPerf forbids
+    caching across queries)."""
+    run = uuid.uuid4().hex
+    return (f"mlperf-{run}-{n}" for n in itertools.count())
 
 
 class BadReply(Exception):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import rules
-from ..errors import DataError
+from ..errors import DataError, SetupError
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +54,41 @@ class Samples:
         return Samples(self.prompts[:n], refs, self.source)
 
 
-def _check_record(i: int, rec: object, path: Path) -> tuple[list[int], str]:
+LISTED = 3  # records named in a refusal; the rest are counted
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _record_problem(i: int, rec: object) -> str | None:
+    """What makes record i unusable (its shape, its token ids, its reference), or None."""
     if not isinstance(rec, dict) or "tok_input" not in rec or "output" not in rec:
-        raise DataError(
-            f"{path}: record {i} lacks 'tok_input'/'output'; expected the official cnn_eval.json format "
-            "(a JSON list of {instruction, input, tok_input, output}).")
+        return f"record {i} lacks 'tok_input'/'output'"
     ids = rec["tok_input"]
-    if not isinstance(ids, list) or not ids or not all(isinstance(t, int) for t in ids[:8]):
-        raise DataError(f"{path}: record {i} has a 'tok_input' that is not a list of token ids.")
-    return ids, str(rec["output"])
+    if not isinstance(ids, list) or not ids:
+        return f"record {i} has a 'tok_input' that is {'empty' if ids == [] else _json_type(ids)}, not token ids"
+    if set(map(type, ids)) != {int}:  # bool is not int here: True is no token id
+        bad = next(t for t in ids if type(t) is not int)
+        return f"record {i} has a token id that is {_json_type(bad)} ({json.dumps(bad)[:20]}), not a whole number"
+    if min(ids) < 0:
+        return f"record {i} has a negative token id ({min(ids)})"
+    if not isinstance(rec["output"], str):
+        return f"record {i} has an 'output' that is {_json_type(rec['output'])}, not text (the reference summary)"
+    return None
+
+
+def _refusal(path: Path, problems: list[str], total: int, fix: str) -> DataError:
+    """One line naming the first few unusable records, with how many there are."""
+    more = f"; and {len(problems) - LISTED} more" if len(problems) > LISTED else ""
+    return DataError(f"{path}: {len(problems)} of {total} records cannot be used: {'; '.join(problems[:LISTED])}"
+                     f"{more}. {fix}")
 
 
 def load_official(path: Path) -> Samples:
-    """Load cnn_eval.json / sample_cnn_eval_5000.json (or a demo file of the same format)."""
+    """Load cnn_eval.json / sample_cnn_eval_5000.json (or a demo file of the same format); every record
+    is checked (shape, whole non-negative token ids, a text reference), and the unusable ones named."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"--dataset-path {path} is a directory; pass the JSON file itself (e.g. cnn_eval.json).")
@@ -78,14 +100,30 @@ def load_official(path: Path) -> Samples:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc}); "
                         "expected the official cnn_eval.json format.") from None
+    except RecursionError:
+        raise DataError(f"{path} is nested too deeply to be a data set; expected the official cnn_eval.json "
+                        "format.") from None
+    except OSError as exc:  # unreadable: permissions, an I/O error
+        raise SetupError(f"--dataset-path {path} cannot be read ({exc.strerror or exc}); make it readable.") from None
     if not isinstance(records, list) or not records:
         raise DataError(f"{path} is not a non-empty JSON list of records; expected the official cnn_eval.json format.")
-    prompts, refs = [], []
-    for i, rec in enumerate(records):
-        ids, ref = _check_record(i, rec, path)
-        prompts.append(ids)
-        refs.append(ref)
-    return Samples(prompts, refs, str(path))
+    problems = [p for i, rec in enumerate(records) if (p := _record_problem(i, rec)) is not None]
+    if problems:
+        raise _refusal(path, problems, len(records), "Expected the official cnn_eval.json format (a JSON list of "
+                       "{instruction, input, tok_input, output}, output the reference text).")
+    return Samples([r["tok_input"] for r in records], [r["output"] for r in records], str(path))
+
+
+def check_vocabulary(samples: Samples, vocab_size: int, model: str) -> None:
+    """Every token id must index the model's embedding (0 <= id < vocab_size): an id beyond it fails every
+    sample in the engine (vLLM: "index out of range in self"). Refused in one line naming the records."""
+    problems = [f"record {i} (id {top})" for i, prompt in enumerate(samples.prompts)
+                if (top := max(prompt, default=0)) >= vocab_size]
+    if problems:
+        raise _refusal(Path(samples.source), problems, len(samples),
+                       f"Those token ids are not in the vocabulary of {model} (vocab_size {vocab_size}, its "
+                       "config.json): use the data set made with this model's tokenizer, or the model it was made "
+                       "for.")
 
 
 def load_hf_cnn_dailymail(tokenizer_dir: str) -> Samples:

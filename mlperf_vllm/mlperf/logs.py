@@ -25,31 +25,52 @@ class LogParseError(ValueError):
 
 @dataclass
 class DetailLog:
-    """The :::MLLOG records of a detail log: last value per key, plus errors and warnings."""
+    """The :::MLLOG records of a detail log: last value per key, plus errors and warnings, and the numbers of
+    the :::MLLOG lines that are not LoadGen records (skipped)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+# Keys this module reads as text; every key it reads holds a single value (LoadGen writes no lists or objects).
+TEXT_KEYS = ("effective_scenario", "effective_test_mode", "result_validity", "loadgen_version", "test_datetime")
+_SCALAR = (str, int, float, bool, type(None))
+
+
+def _record(line: str) -> tuple[str, Any, dict[str, Any], Any] | None:
+    """(key, value, metadata, time_ms) of one :::MLLOG line, or None when it is not a LoadGen record: not
+    JSON, not an object, no string "key" or no "value", or a value of a shape LoadGen never writes."""
+    try:
+        rec = json.loads(line[len(":::MLLOG"):].strip())
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("key"), str) or "value" not in rec:
+        return None
+    key, value = rec["key"], rec["value"]
+    if not isinstance(value, _SCALAR) or (key in TEXT_KEYS and not isinstance(value, str)):
+        return None
+    meta = rec.get("metadata")
+    return key, value, meta if isinstance(meta, dict) else {}, rec.get("time_ms")
 
 
 def parse_detail(text: str) -> DetailLog:
-    """Read every `:::MLLOG {json}` line; malformed lines are skipped (LoadGen writes none)."""
+    """Read every `:::MLLOG {json}` line; a line that is not a LoadGen record is skipped and its number kept."""
     out = DetailLog()
-    for line in text.splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith(":::MLLOG"):
             continue
-        try:
-            rec = json.loads(line[len(":::MLLOG"):].strip())
-        except json.JSONDecodeError:
+        rec = _record(line)
+        if rec is None:
+            out.skipped.append(number)
             continue
-        key, value = rec.get("key"), rec.get("value")
-        meta = rec.get("metadata") or {}
+        key, value, meta, time_ms = rec
         if meta.get("is_error"):
-            out.errors.append({"key": key, "value": value, "time_ms": rec.get("time_ms")})
+            out.errors.append({"key": key, "value": value, "time_ms": time_ms})
         elif meta.get("is_warning"):
-            out.warnings.append({"key": key, "value": value, "time_ms": rec.get("time_ms")})
-        if key is not None:
-            out.values[key] = value
+            out.warnings.append({"key": key, "value": value, "time_ms": time_ms})
+        out.values[key] = value
     return out
 
 
@@ -159,6 +180,7 @@ def performance_record(detail: DetailLog, summary: dict[str, str]) -> dict[str, 
         "num_errors": _num(v.get("num_errors")),
         "errors": detail.errors,
         "warnings": detail.warnings,
+        "skipped_lines": {"count": len(detail.skipped), "first": detail.skipped[:5]},  # not LoadGen records
     }
     record["headline"] = _scenario_metric(str(scenario), v)
     return record

@@ -258,7 +258,7 @@ def _remove_earlier(cfg: Any, run_dir: Path) -> list[str]:
     try:
         removals = store.remove_earlier_runs(cfg.results_dir, run_dir, cfg.category.value, cfg.scenario.value)
     except OSError as exc:  # the history lock stayed held (another process packing a submission?)
-        log.warning("--keep-all 0: no earlier run removed (%s); run again or delete them by hand", exc)
+        log.warning("--keep-all 0: no earlier run removed: %s", exc)
         return []
     for removal in removals:
         log.info("--keep-all 0: removed earlier run %s", removal.line())

@@ -249,6 +249,6 @@ def _finish(plan: MmluPlan, run_dir: Path, started: str, command: list[str], sta
             removed = [r.line() for r in store.remove_earlier_runs(plan.results_dir, run_dir, "mmlu",
                                                                    plan.config["scenario"])]
         except OSError as exc:  # the history lock stayed held (another process packing a submission?)
-            log.warning("--keep-all 0: no earlier run removed (%s); run again or delete them by hand", exc)
+            log.warning("--keep-all 0: no earlier run removed: %s", exc)
     _keep_history(plan, run_dir)
     return MmluResult(status, code, run_dir, results, error, tuple(removed))

@@ -62,7 +62,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
     """Find the model locally, in the HF cache, or on the Hub (token permitting); `use`: why a tokenizer is needed."""
     if name == "demo":
         from ..demo import demo_model_dir
-        path = str(demo_model_dir())
+        path = str(demo_model_dir())  # checked whole, or a SetupError naming the cache
         return ResolvedModel(path, tokenizer or path, json.loads(Path(path, "config.json").read_text()), True)
     local = Path(name).expanduser()
     if local.exists() or name.startswith((".", "/", "~")):
@@ -72,7 +72,7 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
         tok = tokenizer or (str(local) if has_tok else None)
         if need_tokenizer and tok is None:
             raise UsageError(f"--model {name} has no tokenizer files; {use}.")
-        return ResolvedModel(str(local), tok, json.loads((local / "config.json").read_text()), False)
+        return ResolvedModel(str(local), tok, _config(local / "config.json", f"--model {name}"), False)
     cached = _cached_hf_file(name, "config.json")
     if cached is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
@@ -88,7 +88,21 @@ def resolve_model(name: str, tokenizer: str | None, need_tokenizer: bool,
         except Exception as exc:  # huggingface_hub raises many types for auth/network/not-found
             raise SetupError(f"cannot fetch {name} from the Hugging Face Hub ({type(exc).__name__}); check the id, "
                              "HF_TOKEN and network, or pass a local model directory.") from None
-    return ResolvedModel(name, tokenizer or name, json.loads(Path(cached).read_text()), False)
+    return ResolvedModel(name, tokenizer or name, _config(Path(cached), f"{name} in the Hugging Face cache"), False)
+
+
+def _config(path: Path, what: str) -> dict[str, Any]:
+    """A model's config.json as a dict, or a one-line refusal naming the file (cut short, not JSON, unreadable)."""
+    try:
+        config = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SetupError(f"{what}: cannot read {path} ({exc.strerror or exc}).") from None
+    except (ValueError, RecursionError):
+        config = None
+    if not isinstance(config, dict):
+        raise UsageError(f"{what}: {path} is not a model's config.json (not a JSON object); restore it from the "
+                         "model's release.")
+    return config
 
 
 def resolve_device(requested: str, model: ResolvedModel) -> Device:
@@ -192,6 +206,10 @@ def load_samples(cfg: RunConfig, model: ResolvedModel) -> ds.Samples:
         raise UsageError(f"--total-sample-count {wanted} is more than the {len(samples)} samples in {where}; "
                          f"use at most {len(samples)}, or auto.")
     chosen = samples.head(min(wanted or official, len(samples)))
+    vocab = vocab_size(model.config)
+    if vocab is not None:  # before the engine starts: an id beyond it fails every sample there
+        ds.check_vocabulary(chosen, vocab, cfg.engine.model if cfg.backend is Backend.VLLM
+                            else f"--model {cfg.engine.model} (the servers' vocabulary cannot be read over the API)")
     check_run_length(cfg, len(chosen))
     check_context(cfg, model, chosen)
     return chosen
@@ -239,6 +257,15 @@ def check_context(cfg: RunConfig, model: ResolvedModel, samples: ds.Samples) -> 
     if cfg.engine.max_model_len is not None and cfg.engine.max_model_len > context:
         raise UsageError(f"--max-model-len {cfg.engine.max_model_len} is more than the model's context ({context} "
                          f"tokens, max_position_embeddings); use at most {context}.")
+
+
+def vocab_size(config: dict[str, Any]) -> int | None:
+    """The model's vocabulary size (rows of its embedding) from config.json, or None if it does not say."""
+    for section in (config, config.get("text_config")):
+        value = section.get("vocab_size") if isinstance(section, dict) else None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
 
 
 def _bos(config: dict[str, Any]) -> int | None:

@@ -58,6 +58,10 @@ IDLE_WAIT_S = 30.0  # before a probe: how long the engine may take to finish or 
 # within the limit has under 1%; a probe passes under 90% of the limit, well inside that).
 EARLY_STOPPING_SHARE = 0.005
 MAX_QUERY_GROWTH = 8.0  # rerun a run short of early-stopping queries at most this many times longer
+# The probes' budget without --search-budget-min: with the full run that confirms the pick (600 s, or whole
+# passes over the samples under equal issue: 826 s at 48.6 QPS on 13,368 samples), a search of about 15-20
+# minutes; the Interactive search on one H200 settled within 5.3 minutes of probes (BENCHMARKS.md).
+DEFAULT_BUDGET_S = 5 * 60.0
 
 
 class NoValidQps(BenchError):
@@ -123,9 +127,6 @@ class LoadGenRunner:
         self.started: float | None = None  # monotonic time of the first probe (the search budget counts from it)
         self.p90_latency_ms: dict[float, float] = {}  # per probed QPS (as written): its last probe's p90 latency
         self.probes_run = 0  # every probe so far: the offset of the next one's LoadGen seeds
-        # what ran, in order, whatever ends the search: (kind, probe) as judged, and every full run
-        self.judged: list[tuple[str, qs.ProbeResult]] = []
-        self.attempts: list[Attempt] = []
 
     def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
              drain_s: float | None = None, extra_conf: str = "") -> harness.TestRun:
@@ -180,9 +181,7 @@ class LoadGenRunner:
              s.schedule_rng_seed, s.sample_index_rng_seed) = saved
         result = self._judge(qps, out, seconds, time.perf_counter() - t0, longest, headroom, ramp_ms,
                              tpot_limit_ms or self.limits.tpot_ms)
-        result = replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
-        self.judged.append((kind, result))
-        return result
+        return replace(result, machine=test.machine.to_dict() if test.machine is not None else None)
 
     def _judge(self, qps: float, out: Path, seconds: float, took: float, longest: bool, headroom: float,
                ramp_ms: float | None, tpot_limit_ms: float) -> qs.ProbeResult:
@@ -225,9 +224,22 @@ class LoadGenRunner:
             test = self._run(qps, out, f"confirmation {n} at {qps:.4g} QPS", min_queries)
         finally:
             s.min_query_count = saved
-        attempt = Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
-        self.attempts.append(attempt)
-        return attempt
+        return Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
+
+    def full_run_seconds(self, qps: float) -> float:
+        """How long a confirmation at qps issues queries: LoadGen's count at that rate (whole passes over the
+        samples under equal issue, at least what early stopping needs), and never under the minimum duration."""
+        s = self.settings
+        min_queries = max(s.min_query_count, self.queries_for_early_stopping(qps) or 0)
+        queries = rules.performance_queries(self.cfg.scenario, qps, s.min_duration_ms, min_queries,
+                                            s.performance_sample_count_override or self.n_samples,
+                                            bool(s.sample_concatenate_permutation))
+        return max(s.min_duration_ms / 1000, queries / qps)
+
+    @property
+    def budget_s(self) -> float:
+        """Seconds the probes may take: --search-budget-min, or DEFAULT_BUDGET_S."""
+        return DEFAULT_BUDGET_S if self.cfg.search_budget_min is None else self.cfg.search_budget_min * 60
 
     def queries_for_early_stopping(self, qps: float, over_share: float = EARLY_STOPPING_SHARE) -> int | None:
         """The min query count a full run at qps needs so that early stopping can pass with `over_share`
@@ -263,7 +275,7 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
         return result
 
     bracket = max(cfg.search_tolerance, BRACKET_TOLERANCE)
-    return qs.search(probe, start_qps, bracket, ceiling_qps, cfg.search_budget_min * 60,
+    return qs.search(probe, start_qps, bracket, ceiling_qps, budget_s(runner),
                      step=lambda r: qs.tpot_step(r, runner.limits.ttft_ms, runner.limits.tpot_ms))
 
 
@@ -295,7 +307,7 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
         # The next long probe lasts as long as the longest so far; before the first, its duration and a
         # drain as long (the bound after which an overloaded probe's backlog is cancelled).
         spent = 0.0 if runner.started is None else time.monotonic() - runner.started
-        return spent + (max(took) if took else 2 * seconds) <= cfg.search_budget_min * 60
+        return spent + (max(took) if took else 2 * seconds) <= budget_s(runner)
 
     def probe(q: float) -> qs.ProbeResult:
         t0 = time.monotonic()
@@ -320,6 +332,23 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
     settled = replace(settled, why=settled.why + tail)
     log.info("settle: %s -> %s", settled.why, f"{settled.qps:.4g} QPS" if settled.qps else "the bisection's best")
     return replace(result, settle_probes=settled.probes, settled_qps=settled.qps, settle_why=settled.why)
+
+
+def budget_s(runner: Any) -> float:
+    """The probes' budget in seconds (a simulated runner without LoadGenRunner.budget_s has the flag's)."""
+    return runner.budget_s if isinstance(runner, LoadGenRunner) else runner.cfg.search_budget_min * 60
+
+
+def expected_line(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None) -> str:
+    """What the search expects to take, said before its first probe."""
+    how = "--search-budget-min" if runner.cfg.search_budget_min is not None else "the default; --search-budget-min"
+    probes = f"probes for at most {runner.budget_s / 60:.1f} min ({how})"
+    if ceiling_qps is None:
+        return (f"{probes}, then a full run of at least {runner.settings.min_duration_ms / 60000:.1f} min at the pick "
+                "(longer at a low rate: whole passes over the samples)")
+    full = runner.full_run_seconds(start_qps)
+    return (f"{probes}, then a full run of about {full / 60:.1f} min at the pick (as at {start_qps:.4g} QPS): "
+            f"about {(runner.budget_s + full) / 60:.0f} min in all")
 
 
 def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:

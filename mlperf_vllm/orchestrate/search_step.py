@@ -29,7 +29,28 @@ def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
                            test.machine.to_dict() if test.machine is not None else None)
 
 
-def search_so_far(runner: search.LoadGenRunner, ceiling_qps: float | None, stopped_by: str) -> qs.SearchResult:
+class RecordingRunner(search.LoadGenRunner):
+    """The search's LoadGen runner that also keeps what ran, in order, whatever ends the search: every
+    probe as judged (with its kind: "probe" or "settle") and every full run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.judged: list[tuple[str, qs.ProbeResult]] = []
+        self.attempts: list[search.Attempt] = []
+
+    def probe(self, n: int, qps: float, seconds: float, *args: Any, **kwargs: Any) -> qs.ProbeResult:
+        result = super().probe(n, qps, seconds, *args, **kwargs)
+        kind = result.log_dir.rsplit("/", 1)[-1].split("-", 1)[0]  # Search/<kind>-<n>-qps-<qps>
+        self.judged.append((kind, result))
+        return result
+
+    def full_run(self, n: int, qps: float, min_queries: int | None = None) -> search.Attempt:
+        attempt = super().full_run(n, qps, min_queries)
+        self.attempts.append(attempt)
+        return attempt
+
+
+def search_so_far(runner: RecordingRunner, ceiling_qps: float | None, stopped_by: str) -> qs.SearchResult:
     """A search that did not end (interrupted, or the engine failed): every probe and long probe judged so
     far, as the summary lists a finished search's (a probe repeated longer is listed each time it ran), the
     best and lowest failing rates among the short probes' final verdicts, and what stopped it."""
@@ -49,7 +70,7 @@ class SearchStep:
     run_dir: Path
     outcome: summ.RunOutcome
     progress: bool
-    searching: search.LoadGenRunner | None = None  # during the search and its confirmation
+    searching: RecordingRunner | None = None  # during the search and its confirmation
     search_start: float | None = None
 
     def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
@@ -59,7 +80,7 @@ class SearchStep:
                            lg: Any) -> planning.RunPlan:
         """The QPS search and its confirmation; however they end (an interrupt, an engine failure), what
         they measured is in the outcome."""
-        runner = search.LoadGenRunner(
+        runner = RecordingRunner(
             plan.cfg, self.run_dir, settings, sut, lg, len(plan.samples),
             lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
             self.progress)
@@ -72,13 +93,14 @@ class SearchStep:
         finally:
             self.searching = None
 
-    def _search_record(self, plan: planning.RunPlan, result: qs.SearchResult, probes_s: float) -> dict[str, Any]:
+    def _search_record(self, plan: planning.RunPlan, runner: RecordingRunner, result: qs.SearchResult,
+                       probes_s: float) -> dict[str, Any]:
         limits = rules.TOKEN_LATENCY_LIMITS[plan.cfg.scenario]
         return result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None,
                                    "start_qps": self.search_start,
                                    "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
                                    "confirmations": [], "confirmed_qps": None, "probes_s": round(probes_s, 1),
-                                   "full_runs_s": None}
+                                   "full_runs_s": None, "budget_s": runner.budget_s}
 
     def keep_search_so_far(self, stopped_by: str) -> None:
         """The search's probes, long probes and full runs so far into the outcome, when the search did not
@@ -91,7 +113,7 @@ class SearchStep:
             ceiling = self.plan.ceiling.samples_per_s if self.plan.ceiling else None
             probes_s = 0.0 if runner.started is None else time.monotonic() - runner.started
             so_far = search_so_far(runner, ceiling, stopped_by)
-            record = self.outcome.search = self._search_record(self.plan, so_far, probes_s)
+            record = self.outcome.search = self._search_record(self.plan, runner, so_far, probes_s)
         elif record["confirmations"] or not runner.attempts:
             return  # the search recorded all it ran
         record["confirmations"] = search.Confirmation(None, runner.attempts).to_dict()
@@ -102,13 +124,14 @@ class SearchStep:
         self.outcome.notes.append(note)
         log.info("%s", note)
 
-    def _search(self, plan: planning.RunPlan, runner: search.LoadGenRunner) -> planning.RunPlan:
+    def _search(self, plan: planning.RunPlan, runner: RecordingRunner) -> planning.RunPlan:
         cfg = plan.cfg
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
         start, t0 = search.start_qps(ceiling), time.monotonic()
         self.search_start = start
+        log.info("search: %s", search.expected_line(runner, start, ceiling))
         result = search.settle(runner, search.run_search(runner, start, ceiling))
-        record = self.outcome.search = self._search_record(plan, result, time.monotonic() - t0)
+        record = self.outcome.search = self._search_record(plan, runner, result, time.monotonic() - t0)
         if result.best_qps is None:
             raise search.no_valid_probe(cfg, result, start)
         confirmation = search.confirm(runner, result.settled_qps or result.best_qps)

@@ -8,8 +8,9 @@ Layouts (tools/submission/submission_structure.md and the checker's constants.py
 Accuracy logs are truncated with the hash appended to accuracy.txt (truncate_accuracy_log.py).
 Fields the tool cannot know are "TODO".
 
-Only runs that are a result are packed: completed, --mode both, performance VALID (in summary.json and
-in LoadGen's own summary), accuracy PASS, every log in place. Others are skipped with the reason. The
+Only runs that are a result are packed: completed, --mode both, no setting that breaks MLPerf's rules
+(rule_checks), performance VALID (in summary.json and in LoadGen's own summary), accuracy PASS, every log
+in place. Others are skipped with the reason. The
 tree is built in a hidden folder beside the target and renamed into place at the end, so a failure
 (a missing file, a full disk, Ctrl-C) never leaves half a tree.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, rule_checks
 from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
 from ..results import locks, store, system_desc
@@ -46,6 +47,7 @@ REQUIRED_SCENARIOS = {"datacenter": ({"Offline"}, {"Server", "Interactive"}), "e
 REQUIRED_FILES = (f"Performance/{logs.SUMMARY_FILE}", f"Performance/{logs.DETAIL_FILE}",
                   f"Accuracy/{logs.SUMMARY_FILE}", f"Accuracy/{logs.DETAIL_FILE}", f"Accuracy/{logs.ACCURACY_FILE}",
                   "Accuracy/accuracy.txt", "user.conf")
+NAME_MAX_BYTES = 200  # --system-name and --submitter are folder names, and systems/<name>.json a file name
 TEST06_FILES = ("verify_accuracy.txt", logs.SUMMARY_FILE, logs.DETAIL_FILE, logs.ACCURACY_FILE)
 
 
@@ -98,6 +100,10 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
         return f"its status is {s.shown_status}"
     if s.mode != "both":
         return f"--mode {s.mode} (a submission needs --mode both)"
+    broken = [] if allow_invalid else _rule_breaks(s.data)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return f"breaks MLPerf's rules: {broken[0]}{more}"
     problem = _missing_files(entry.path)
     if problem:
         return problem
@@ -115,12 +121,25 @@ def _unusable(entry: store.RunEntry, allow_invalid: bool) -> str | None:
     return None
 
 
-def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
+def _rule_breaks(data: dict[str, Any]) -> list[str]:
+    """The rules a run breaks: as its summary recorded them, and as its configuration shows them now (so a
+    run recorded before a rule was checked, or a summary edited by hand, is judged the same)."""
+    validity = data.get("validity") if isinstance(data.get("validity"), dict) else {}
+    listed = validity.get("rule_breaks")
+    recorded = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    config = data.get("config") if isinstance(data.get("config"), dict) else {}
+    return recorded + [b for b in rule_checks.rule_breaks(config) if b not in recorded]
+
+
+def _candidates(results_dir: Path, version: str | None, allow_invalid: bool, only: frozenset[str] | None = None
                 ) -> list[tuple[tuple[str, str], store.RunEntry, str | None]]:
-    """Every benchmark run of the round (newest first) with its (category, scenario) and why it is not usable."""
+    """Every benchmark run of the round (newest first; of `only`'s run folders, if given) with its (category,
+    scenario) and why it is not usable."""
     out = []
     for entry in store.history(results_dir):
         s = entry.summary
+        if only is not None and entry.path.name not in only:
+            continue
         if s is None or s.kind != "benchmark" or s.category not in BENCHMARK or s.scenario not in SCENARIO_DIR:
             continue
         if version is not None and (s.data.get("config") or {}).get("version") != version:
@@ -129,12 +148,12 @@ def _candidates(results_dir: Path, version: str | None, allow_invalid: bool
     return out
 
 
-def _pick_runs(results_dir: Path, version: str | None, allow_invalid: bool = False
+def _pick_runs(results_dir: Path, version: str | None, allow_invalid: bool = False, only: frozenset[str] | None = None
                ) -> tuple[dict[tuple[str, str], store.RunEntry], dict[tuple[str, str], list[tuple[str, str]]]]:
     """The newest usable run per (category, scenario) of one round, and the newer ones skipped (name, why)."""
     chosen: dict[tuple[str, str], store.RunEntry] = {}
     skipped: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key, entry, reason in _candidates(results_dir, version, allow_invalid):
+    for key, entry, reason in _candidates(results_dir, version, allow_invalid, only):
         if key in chosen:
             continue
         if reason is None:
@@ -190,11 +209,12 @@ def _lay_out_scenario(entry: store.RunEntry, base: Path, extra: dict[str, Path],
         report.warnings.append(f"{run.name}: no TEST06 (run it with --compliance-test06); the checker requires it")
 
 
-def _round(results_dir: Path, version: str | None, allow_invalid: bool = False) -> str:
+def _round(results_dir: Path, version: str | None, allow_invalid: bool = False, only: frozenset[str] | None = None
+           ) -> str:
     """The round to pack: the one asked for, or the one every usable run (else every run) was made for."""
     if version is not None:
         return version
-    candidates = _candidates(results_dir, None, allow_invalid)
+    candidates = _candidates(results_dir, None, allow_invalid, only)
     rounds = {(e.summary.data.get("config") or {}).get("version") for _, e, why in candidates
               if why is None and e.summary}
     if not rounds:  # nothing usable: name the round of the runs there are, so the refusal says why they fail
@@ -212,7 +232,7 @@ def _nothing_usable(results_dir: Path, version: str, skipped: dict[tuple[str, st
     more = f" (and {len(flat) - 3} more)" if len(flat) > 3 else ""
     text = (f"no completed --mode both run of round {version} in {results_dir} can be submitted: "
             + "; ".join(flat[:3]) + more + f". Run run.py --mode both --version {version} again (or fix the runs).")
-    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ")) for v in skipped.values() for _, why in v)
+    invalid = any(why.startswith(("performance ", "LoadGen's ", "accuracy ", "breaks MLPerf's rules")) for v in skipped.values() for _, why in v)
     return NothingValid(text) if invalid else DataError(text)
 
 
@@ -227,30 +247,30 @@ def _check_target(out: Path) -> None:
 
 def build(results_dir: Path, out: Path, system: str, submitter: str, version: str | None,
           division: str = "closed", run_official_checker: bool = True,
-          allow_invalid: bool = False) -> SubmissionReport:
-    """Write the submission tree under out and return what was done. `allow_invalid` (not a CLI flag: for
-    tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs."""
-    if not system or "/" in system or system.startswith("."):
-        raise UsageError("--system-name must be a plain name, e.g. 1xH200_vLLM")
+          allow_invalid: bool = False, only: frozenset[str] | None = None) -> SubmissionReport:
+    """Write the submission tree under out and return what was done. `allow_invalid` (--submission-set
+    --pack-failed, and tests of the layout on demo runs) also packs INVALID and accuracy-FAIL runs; `only`
+    limits the runs to these folder names (a set packs its own runs, not newer ones beside them)."""
+    for flag, name, example in (("--system-name", system, "1xH200_vLLM"), ("--submitter", submitter, "MyOrg")):
+        if not name or "/" in name or name.startswith(".") or "\0" in name:  # a folder name inside the tree
+            raise UsageError(f"{flag} must be a plain name, e.g. {example}")
+        if len(os.fsencode(name)) > NAME_MAX_BYTES:
+            raise UsageError(f"{flag} is {len(os.fsencode(name))} bytes long; a name in the submission tree may have "
+                             f"at most {NAME_MAX_BYTES} (file names: 255, with '.json' added); use a shorter one.")
     out = Path(out)
-    try:
-        # shared: other packers may read too, but no run of the folder is removed until the tree is whole
-        with locks.history_lock(results_dir, shared=True):
-            report = _pack(results_dir, out, system, submitter, version, division, allow_invalid)
-    except locks.LockTimeout as exc:
-        raise SetupError(f"{exc.strerror}; another process is changing the history (a run ending with "
-                         "--keep-all 0?): run again once it is done.") from None
-    version = report.version
+    # shared: other packers may read too, but no run of the folder is removed until the tree is whole
+    with locks.history_lock(results_dir, shared=True):
+        report = _pack(results_dir, out, system, submitter, version, division, allow_invalid, only)
     if run_official_checker:
-        _run_checker(report, out, submitter, version)
+        _run_checker(report, out, submitter, report.version)
     return report
 
 
 def _pack(results_dir: Path, out: Path, system: str, submitter: str, version: str | None, division: str,
-          allow_invalid: bool) -> SubmissionReport:
+          allow_invalid: bool, only: frozenset[str] | None) -> SubmissionReport:
     """Pick the runs and lay out the tree (built hidden beside out, then renamed into place)."""
-    version = _round(results_dir, version, allow_invalid)
-    runs, skipped = _pick_runs(results_dir, version, allow_invalid)
+    version = _round(results_dir, version, allow_invalid, only)
+    runs, skipped = _pick_runs(results_dir, version, allow_invalid, only)
     if not runs and not skipped:
         raise UsageError(f"no completed --mode both run of round {version} in {results_dir} to submit; "
                          f"run run.py --mode both --version {version} first.")

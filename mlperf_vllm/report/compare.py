@@ -39,15 +39,43 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _headline(d: dict[str, Any]) -> tuple[Any, Any]:
+    return _get(d, ("headline", "name")), _get(d, ("headline", "unit"))
+
+
+def like_for_like(a: dict[str, Any], b: dict[str, Any]) -> dict[str, str | None]:
+    """Why the performance and the accuracy numbers of two runs cannot be set against each other (None:
+    they can). Different scenarios measure under different loads (tokens/s of Offline's one query against
+    a p90 latency in ms of SingleStream); accuracy needs the same samples."""
+    ca, cb = (d.get("config") if isinstance(d.get("config"), dict) else {} for d in (a, b))
+    perf = None
+    if ca.get("scenario") != cb.get("scenario"):
+        perf = f"A is {ca.get('scenario')}, B is {cb.get('scenario')}: different scenarios"
+    elif _headline(a) != _headline(b) and None not in (*_headline(a), *_headline(b)):
+        perf = f"A reports {_headline(a)[0]}, B {_headline(b)[0]}: different metrics"
+    data = [(c.get("category"), c.get("dataset"), c.get("total_sample_count")) for c in (ca, cb)]
+    acc = None if data[0] == data[1] else "accuracy of different samples (category, data set or count)"
+    return {"performance": perf, "accuracy": acc}
+
+
 def metric_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows (metric, a, b, change_pct) for metrics either run has."""
+    """Rows (metric, a, b, change_pct) for metrics either run has; no change where it has no meaning."""
+    apart = like_for_like(a, b)
     rows = []
     for label, path, _ in METRICS:
         va, vb = _get(a, path), _get(b, path)
         if va is None and vb is None:
             continue
+        if label == "headline":
+            (na, ua), (nb, ub) = _headline(a), _headline(b)
+            if (na, ua) == (nb, ub):
+                label = f"headline: {na} ({ua})" if na else label
+            else:
+                va, vb = (None if v is None else f"{_fmt(v)} {u} ({n})" for v, n, u in ((va, na, ua), (vb, nb, ub)))
+        group = "accuracy" if path[:2] == ("run", "accuracy") else "engine" if path == ("engine_start_s",) \
+            else "performance"
         change = None
-        if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and va:
+        if isinstance(va, (int, float)) and isinstance(vb, (int, float)) and va and not apart.get(group):
             change = (vb - va) / abs(va) * 100
         rows.append({"metric": label, "a": va, "b": vb, "change_pct": change})
     for key, label in (("performance", "validity"), ("accuracy", "accuracy verdict")):
@@ -80,7 +108,10 @@ def _fmt(v: Any) -> str:
 def render(a: dict[str, Any], b: dict[str, Any]) -> str:
     """Markdown comparison of run A (baseline) and run B."""
     ida, idb = _get(a, ("meta", "run_id")), _get(b, ("meta", "run_id"))
-    lines = [f"# Comparison: A = `{ida}`, B = `{idb}`", "", "| metric | A | B | change |", "|---|---|---|---|"]
+    notes = [f"**Not like for like: {why}.** They are shown side by side without a change: a percentage "
+             "between them would have no meaning." for why in like_for_like(a, b).values() if why]
+    lines = [f"# Comparison: A = `{ida}`, B = `{idb}`", "", *notes, *([""] if notes else []),
+             "| metric | A | B | change |", "|---|---|---|---|"]
     for r in metric_rows(a, b):
         ch = "–" if r["change_pct"] is None else f"{r['change_pct']:+.1f}%"
         lines.append(f"| {r['metric']} | {_fmt(r['a'])} | {_fmt(r['b'])} | {ch} |")

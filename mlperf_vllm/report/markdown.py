@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import rule_checks
 from ..mlperf.machine import describe as describe_machine
 
 PCTS = ("50.00", "90.00", "95.00", "97.00", "99.00", "99.90")
@@ -57,10 +58,17 @@ def verdict_lines(s: dict[str, Any]) -> list[str]:
                      f"{'skipped' if t06['first_token_check'] is None else t06['first_token_check']}, "
                      f"EOS: {t06['eos_check']}, sample length: {t06['sample_length_check']}, "
                      f"{t06['samples_logged']} outputs logged; [verify_accuracy.txt](TEST06/verify_accuracy.txt))")
-    if v.get("submittable"):
+    listed = v.get("rule_breaks")
+    broken = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    broken += [b for b in rule_checks.rule_breaks(cfg) if b not in broken]  # a run recorded before a check too
+    others = [b for b in v.get("not_submittable_because") or [] if b not in broken]
+    if broken:
+        lines.append("- **Not valid for submission: breaks MLPerf's rules** (`--submission-dir` never packs it): "
+                     + "; ".join(broken) + ".")
+    if v.get("submittable") and not broken:
         lines.append("- **Submittable**: no rule of the submission checker that this tool knows is broken.")
-    elif v.get("not_submittable_because"):
-        lines.append("- Not valid for submission: " + "; ".join(v["not_submittable_because"]) + ".")
+    elif others:
+        lines.append(f"- {'Also not' if broken else 'Not'} valid for submission: " + "; ".join(others) + ".")
     return lines
 
 

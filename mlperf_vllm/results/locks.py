@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import SetupError
+
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".lock"
@@ -32,11 +34,14 @@ _POLL_S = 0.05
 _held = threading.local()  # per thread: the history locks this thread holds (flock does not nest per fd)
 
 
-class LockTimeout(OSError):
-    """The history lock stayed held by another process for longer than the wait allowed."""
+class LockTimeout(SetupError, OSError):
+    """The history lock stayed held by another process for longer than the wait allowed (exit 3; also an
+    OSError, so that what writes derived data goes on without it)."""
 
     def __init__(self, path: Path, wait_s: float) -> None:
-        super().__init__(errno.ETIMEDOUT, f"{path} stayed locked by another process for {wait_s:.0f} s")
+        super().__init__(f"{path} stayed locked by another process for {wait_s:.0f} s (a run ending, or a "
+                         "--submission-dir packing, in the same results folder); run again once it is done.")
+        self.errno = errno.ETIMEDOUT
 
 
 def _open(path: Path, create: bool) -> int | None:

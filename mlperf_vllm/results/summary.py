@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import rules
+from .. import rule_checks, rules
 from ..config import Backend, Device, Mode, QpsPolicy, RunConfig, Scenario
 
 SCHEMA_VERSION = 1
@@ -244,12 +244,8 @@ def submission_blockers(cfg: RunConfig, record: dict[str, Any] | None, accuracy_
         out.append(f"partial data set: {cfg.total_sample_count} of {official} samples")
     if not cfg.submittable_duration:
         out.append(f"--min-duration {cfg.min_duration_ms / 1000:g} s is below MLPerf's {rules.MIN_DURATION_MS // 1000} s")
-    if cfg.max_new_tokens != rules.MAX_NEW_TOKENS:
-        out.append(f"--max-new-tokens {cfg.max_new_tokens} (MLPerf fixes {rules.MAX_NEW_TOKENS})")
     if cfg.dataset.value in ("synthetic", "demo"):
         out.append(f"--dataset {cfg.dataset.value} is not the official CNN/DailyMail set")
-    if cfg.engine.load_format == "dummy":
-        out.append("--load-format dummy: random weights")
     if cfg.mode is not Mode.BOTH:
         out.append("a submission needs both the accuracy and the performance test")
     if accuracy_passed is False:
@@ -289,7 +285,9 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
     perf_verdict = None
     if record is not None:
         perf_verdict = "VALID" if record.get("valid") and not reasons else "INVALID"
-    blockers = submission_blockers(cfg, record, accuracy_passed)
+    broken = rule_checks.rule_breaks(cfg.to_dict()) + rule_checks.loadgen_rule_breaks(
+        cfg.to_dict(), (record or {}).get("settings") or {})
+    blockers = broken + submission_blockers(cfg, record, accuracy_passed)
     t06 = (out.compliance or {}).get("TEST06")
     if t06 is not None and not t06["passed"]:
         blockers.append("TEST06 failed: " + ("; ".join(t06["problems"][:2]) or "audit.config not applied"))
@@ -337,6 +335,7 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
             "accuracy_indicative_only": None if gate is None else gate["indicative_only"],
             "submittable": status == "completed" and perf_verdict == "VALID" and not blockers,
             "not_submittable_because": blockers,
+            "rule_breaks": broken,  # settings that break a rule of the benchmark: never packed
         },
         "limits": _limits(cfg),
         "qps_search": out.search,
