@@ -10,12 +10,14 @@ within GRACE_S.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 GRACE_S = 8.0  # then the process leaves on its own: Ctrl-C must stop a run within 10 s
 
 _requested = threading.Event()
 _settled = threading.Event()
+_shield = threading.Event()
 _last_words: list[Callable[[], None]] = []
 
 
@@ -34,6 +36,22 @@ def check() -> None:
     """Raise KeyboardInterrupt if an interrupt was recorded (even one Python swallowed)."""
     if _requested.is_set():
         raise KeyboardInterrupt
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """A section an interrupt must not cut short: the run's final writes (summary, report, history) once
+    its measurement has ended. A first interrupt there is only recorded (requested() says so after); a
+    second still exits at once."""
+    _shield.set()
+    try:
+        yield
+    finally:
+        _shield.clear()
+
+
+def is_shielded() -> bool:
+    return _shield.is_set()
 
 
 def settle() -> None:

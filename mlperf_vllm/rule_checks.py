@@ -18,7 +18,6 @@ import json
 from typing import Any
 
 from . import rules
-from .config import Category
 from .errors import UsageError
 
 # inference_rules.adoc, each with the section that says it.

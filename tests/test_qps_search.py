@@ -495,7 +495,9 @@ def test_a_run_invalid_for_a_reason_a_lower_qps_does_not_fix_stops_the_confirmat
     runner.full_run = too_few_queries
     c = search.confirm(runner, 55.22)
     assert c.chosen is None and c.not_load and len(c.attempts) == 1
-    err = str(search.no_valid_run(SimpleNamespace(scenario=Scenario.SERVER), c))
+    from mlperf_vllm.orchestrate import search_step
+
+    err = str(search_step.no_valid_run(SimpleNamespace(scenario=Scenario.SERVER), c))
     assert "met the latency limits but was INVALID (min_queries_met)" in err and "--total-sample-count" in err
 
 
@@ -639,6 +641,8 @@ def _budget_runner(budget_min, n_samples=13368):
 
 
 def test_the_default_budget_and_what_the_search_says_it_will_take():
+    from mlperf_vllm.orchestrate import search_step
+
     """Without --search-budget-min the probes get 8 minutes. Before the first probe the search says how long
     it expects: at 51.5 QPS (0.85 of a 60.6 samples/s Offline ceiling) on 13,368 samples the 600 s full run
     is three passes (40,104 queries, 779 s), at most about 21 minutes in all; without a ceiling, the run's minimum."""
@@ -646,10 +650,10 @@ def test_the_default_budget_and_what_the_search_says_it_will_take():
     assert runner.budget_s == search.DEFAULT_BUDGET_S == 480 and search.budget_s(runner) == 480
     assert runner.full_run_seconds(48.5767) == pytest.approx(40104 / 48.5767)
     assert runner.full_run_seconds(100.0) == pytest.approx(66840 / 100.0)  # five passes
-    line = search.expected_line(runner, 51.5, 60.6)
+    line = search_step.expected_line(runner, 51.5, 60.6)
     assert line == ("probes for at most 8.0 min (the default; --search-budget-min), then a full run of about "
                     "13.0 min at the pick (as at 51.5 QPS): at most about 21 min in all")
-    assert "full run of at least 10.0 min" in search.expected_line(runner, 2.0, None)
+    assert "full run of at least 10.0 min" in search_step.expected_line(runner, 2.0, None)
     search, runner = _budget_runner(7.0, n_samples=1000)  # the flag is the probes' budget
     assert runner.budget_s == 420 and runner.full_run_seconds(66.0) == pytest.approx(40000 / 66.0)
-    assert search.expected_line(runner, 66.0, 77.6).startswith("probes for at most 7.0 min (--search-budget-min)")
+    assert search_step.expected_line(runner, 66.0, 77.6).startswith("probes for at most 7.0 min (--search-budget-min)")

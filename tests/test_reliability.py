@@ -207,3 +207,60 @@ def test_a_long_test_logs_its_progress_where_a_background_run_is_followed(caplog
     lines = [r.getMessage() for r in caplog.records if r.name == "mlperf_vllm.progress"]
     assert lines and lines[0].startswith("performance Interactive: ") and "/10 samples" in lines[0]
     assert "tokens/s" in lines[0]
+
+
+# run.py's QPS search on a fake engine that answers in 10 ms (it passes every probe, so the search goes on
+# doubling its rate until it is stopped); with "crash", the engine's core dies after the first probe: the
+# next look at its queue raises, as vLLM's does once its engine process is gone
+SEARCH_RUN_PY = """
+import sys
+from mlperf_vllm.cli.run_main import main
+from mlperf_vllm.engines.fake import TimedEngine
+
+class DiesAfterTheFirstProbe(TimedEngine):
+    def outstanding(self):
+        if sys.argv[2] == "crash" and len(self.submits) >= 2:
+            raise RuntimeError("engine core died (EngineDeadError)")
+        return super().outstanding()
+
+sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance", "--total-sample-count", "16",
+               "--server-target-qps", "search", "--search-probe-duration", "1", "--min-duration", "1",
+               "--results-dir", sys.argv[1]],
+              engine_factory=lambda spec: DiesAfterTheFirstProbe(ttft_s=0.01, tpot_s=0.002, n_tokens=4)))
+"""
+
+
+def _judged_probes(results: Path) -> int:
+    logs = list(results.glob("*/run.log"))
+    return len(re.findall(r"search: probe probe-\d+", logs[0].read_text())) if logs else 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGINT", "crash"])
+def test_a_search_that_does_not_end_keeps_every_probe_it_judged(tmp_path, ending):
+    results = tmp_path / "results"
+    proc = subprocess.Popen([sys.executable, "-c", SEARCH_RUN_PY, str(results), ending.lower()],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True)
+    if ending != "crash":
+        t0 = time.time()
+        while _judged_probes(results) < 1:  # the first probe judged: its line in run.log
+            assert proc.poll() is None and time.time() - t0 < 300, proc.communicate()
+            time.sleep(0.2)
+        os.kill(proc.pid, getattr(signal, ending))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == (4 if ending == "crash" else 130), err[-3000:]
+    assert "Traceback" not in err
+    run_dir = next(p for p in results.iterdir() if p.is_dir() and not p.is_symlink())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    search = summary["qps_search"]
+    judged = _judged_probes(results)
+    assert search is not None and len(search["probes"]) == judged >= 1, search
+    assert search["stopped_by"] == ("error" if ending == "crash" else "interrupt")
+    assert search["probes"][0]["log_dir"] == "Search/probe-01-qps-2" and search["probes"][0]["passed"]
+    assert search["best_qps"] == max(p["qps"] for p in search["probes"])
+    assert summary["status"] == ("failed" if ending == "crash" else "interrupted")
+    assert any("the QPS search was stopped by an" in n for n in summary["notes"])
+    report = (run_dir / "report.md").read_text()
+    assert "## QPS search" in report and "| 1 | 2 |" in report and f"stopped by {search['stopped_by']}" in report
+    if ending == "crash":
+        assert "engine core died" in err

@@ -107,7 +107,7 @@ def test_keep_all_0_removes_only_the_same_category_and_scenario(tmp_path):
     _summary(old_edge, "1", category="edge")
     _summary(new, "2")
     removed = store.remove_earlier_runs(tmp_path, new, "datacenter", "offline")
-    assert removed == [old_off]
+    assert [r.name for r in removed] == [old_off.name] and not old_off.exists()
     assert old_srv.exists() and old_edge.exists() and new.exists()
 
 

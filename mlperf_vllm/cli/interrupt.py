@@ -60,8 +60,16 @@ def _watchdog() -> None:
 
 
 def _interrupt(*_: Any) -> None:
-    """Ctrl-C or SIGTERM: record it, make sure the process leaves within the grace time, and raise."""
-    if interrupts.request():
+    """Ctrl-C or SIGTERM: record it, make sure the process leaves within the grace time, and raise; while
+    the run writes its results after the measurement (interrupts.shielded), only record it."""
+    first = interrupts.request()
+    if interrupts.is_shielded():
+        if not first:
+            exit_now()
+        print("Interrupted: the run has ended; writing its results in full first (again to exit at once).",
+              file=sys.stderr)
+        return
+    if first:
         threading.Thread(target=_watchdog, name="interrupt-watchdog", daemon=True).start()
     raise KeyboardInterrupt
 

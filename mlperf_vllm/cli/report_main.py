@@ -81,12 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.results_dir.is_dir():
                 what = "is a file, not a folder" if args.results_dir.exists() else "does not exist"
                 raise ValueError(f"--results-dir {args.results_dir} {what}")
-            path = store.rebuild_index(args.results_dir)
-            entries = store.history(args.results_dir)
-            for entry in entries:
-                if entry.problem:
-                    print(f"note: {entry.path.name} listed as unreadable: {entry.problem}", file=sys.stderr)
-            print(f"Index: {path} ({len(entries)} runs)")
+            path = store.rebuild_index(args.results_dir)  # one warning line per folder it cannot read
+            print(f"Index: {path} ({len(store.history(args.results_dir))} runs)")
             return EXIT_OK
         if args.compare:
             from ..report import compare

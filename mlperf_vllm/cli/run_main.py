@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import diagnose, rule_checks
+from .. import diagnose, interrupts, rule_checks
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
@@ -213,6 +213,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
     _print_outcome(result.summary, result.run_dir)
     for name in result.removed_runs:
         say(f"--keep-all 0: removed earlier run {name}")
+    if result.status != "interrupted" and interrupts.requested():
+        say("Interrupted after the run had ended: its results above were written in full first.", err=True)
     if result.status == "interrupted":  # LoadGen's threads may still call into Python: leave via os._exit
         sys.stdout.flush()
         sys.stderr.flush()

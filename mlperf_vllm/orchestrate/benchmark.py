@@ -27,7 +27,7 @@ from ..errors import SetupError
 from ..mlperf import harness, logs
 from ..mlperf.dataset import describe
 from ..mlperf.sut import SystemUnderTest
-from ..results import environment, store
+from ..results import environment, locks, store
 from ..results import summary as summ
 from ..results.atomic import (
     disk_error,
@@ -39,10 +39,11 @@ from ..results.atomic import (
 )
 from ..results.folder import attach_run_log, write_machine_csv, write_timings_csv
 from . import plan as planning
-from . import search
 from .loadgen_tests import run_one, run_test06, score_accuracy
+from .search_step import SearchStep, test_record
 
 REPEAT_DIR = "Performance-repeat-"  # --repeat: the second performance test is Performance-repeat-2/
+LAST_WORDS_LOCK_WAIT_S = 2.0  # a forced exit does not wait long for another process's history lock
 
 log = logging.getLogger(__name__)
 
@@ -69,21 +70,13 @@ def engine_spec(plan: planning.RunPlan, tokenizer: Any) -> EngineSpec:
     return vllm_spec(cfg.engine)
 
 
-def test_record(run_dir: Path, test: harness.TestRun) -> summ.TestRecord:
-    """A LoadGen test as the summary lists it, its failed samples counted by cause."""
-    return summ.TestRecord(test.mode, test.log_dir.relative_to(run_dir).as_posix(), test.seconds,
-                           test.samples_completed, len(test.sut_errors), summ.error_causes(test.sut_errors),
-                           test.gc.to_dict() if test.gc is not None else None,
-                           test.machine.to_dict() if test.machine is not None else None)
-
-
 def write_plan(run_dir: Path, plan: planning.RunPlan) -> None:
     """config.json and user.conf: written once, when every value in them is known."""
     write_json_atomic(run_dir / "config.json", plan.cfg.to_dict())
     write_text_atomic(run_dir / "user.conf", planning.user_conf_text(plan.cfg))
 
 
-class Measurement:
+class Measurement(SearchStep):
     """The LoadGen part of a run on a started engine; returns the final plan, fills the outcome."""
 
     def __init__(self, plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, progress: bool) -> None:
@@ -128,6 +121,7 @@ class Measurement:
                 base.write_text(planning.user_conf_text(cfg))
                 settings = harness.make_settings(model_name, cfg.scenario, base, lg)
             plan = self.search_and_confirm(plan, settings, sut, lg)
+            write_plan(self.run_dir, plan)  # the confirmed QPS
             tests.remove(Mode.PERFORMANCE)  # done: the chosen attempt is Performance/
         else:
             write_plan(self.run_dir, plan)
@@ -161,50 +155,6 @@ class Measurement:
             self.outcome.repeats.append(summ.repeat_entry(cfg, sub.name, record, len(run.sut_errors)))
             log.info("repeat %d: %s", i, summ.repeat_line(self.outcome.repeats[-1], self.outcome.performance))
 
-    def search_and_confirm(self, plan: planning.RunPlan, settings: Any, sut: SystemUnderTest,
-                           lg: Any) -> planning.RunPlan:
-        cfg = plan.cfg
-        limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
-        runner = search.LoadGenRunner(
-            cfg, self.run_dir, settings, sut, lg, len(plan.samples),
-            lambda q, min_queries: planning.user_conf_text(plan.with_target_qps(q, "", min_queries).cfg),
-            self.progress)
-        ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
-        start, t0 = search.start_qps(ceiling), time.monotonic()
-        expected = search.expected_line(runner, start, ceiling)
-        log.info("search: %s", expected)
-        print(f"QPS search: {expected}", file=sys.stderr)
-        result = search.settle(runner, search.run_search(runner, start, ceiling))
-        record = result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None, "start_qps": start,
-                                     "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
-                                     "confirmations": [], "confirmed_qps": None,
-                                     "probes_s": round(time.monotonic() - t0, 1), "full_runs_s": None,
-                                     "budget_s": runner.budget_s}
-        self.outcome.search = record
-        if result.best_qps is None:
-            raise search.no_valid_probe(cfg, result, start)
-        confirmation = search.confirm(runner, result.settled_qps or result.best_qps)
-        record["confirmations"] = confirmation.to_dict()
-        record["full_runs_s"] = round(time.monotonic() - t0 - record["probes_s"], 1)
-        chosen = confirmation.chosen
-        for attempt in confirmation.attempts:  # every other attempt's test, as it ran (under Search/)
-            if chosen is None or attempt.log_dir != chosen.log_dir:
-                self.outcome.tests.append(test_record(self.run_dir, attempt.test))
-        if chosen is None:
-            self.outcome.performance = confirmation.attempts[-1].record  # the report shows why it failed
-            raise search.no_valid_run(cfg, confirmation)
-        record["confirmed_qps"] = chosen.qps
-        which = next(i for i, a in enumerate(confirmation.attempts, 1) if a.log_dir == chosen.log_dir)
-        final = self.run_dir / "Performance"
-        chosen.log_dir.rename(final)
-        record["confirmations"][which - 1]["log_dir"] = final.name
-        chosen.test.log_dir = final
-        self.record(chosen.test, chosen.timings, chosen.record)
-        plan = plan.with_target_qps(chosen.qps, f"search: confirmed by full run {which} of "
-                                                f"{len(confirmation.attempts)}", chosen.min_query_count)
-        write_plan(self.run_dir, plan)
-        return plan
-
 
 def _new_outcome(plan: planning.RunPlan, run_dir: Path, command: list[str]) -> summ.RunOutcome:
     return summ.RunOutcome(run_dir.name, dt.datetime.now().astimezone().isoformat(timespec="seconds"), command,
@@ -227,30 +177,42 @@ def _write_error(exc: OSError, path: Path) -> SetupError:
                       "(or pass another --results-dir), then run again.")
 
 
-def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome]:
-    """Create the run folder and write what is known before the engine starts. If the disk refuses (full,
-    read-only), nothing has run yet: the new folder is removed again and SetupError (exit 3) raised."""
+def start(plan: planning.RunPlan, command: list[str]) -> tuple[Path, summ.RunOutcome, locks.RunLock]:
+    """Create the run folder, take its run lock and write what is known before the engine starts. The
+    folder appears under the history lock with its `running` summary (no other process sees it without
+    one). If the disk refuses (full, read-only), nothing has run yet: the new folder is removed again and
+    SetupError (exit 3) raised."""
     cfg = plan.cfg
+    env = environment.collect()
     try:
-        run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+        cfg.results_dir.mkdir(parents=True, exist_ok=True)
+        with locks.history_lock(cfg.results_dir):
+            run_dir = store.new_run_dir(cfg.results_dir, f"{cfg.category.value}-{cfg.scenario.value}")
+            return (run_dir, *_first_files(plan, run_dir, command, env))
     except OSError as exc:
         raise _write_error(exc, cfg.results_dir / "<new run folder>") from None
+
+
+def _first_files(plan: planning.RunPlan, run_dir: Path, command: list[str], env: dict[str, Any]
+                 ) -> tuple[summ.RunOutcome, locks.RunLock]:
+    run_lock = locks.RunLock(run_dir)
     handler = None
     try:
         handler = attach_run_log(run_dir)
         log.info("run folder %s", run_dir)
         outcome = _new_outcome(plan, run_dir, command)
-        outcome.environment = environment.collect()
-        write_json_atomic(run_dir / "environment.json", outcome.environment)
+        outcome.environment = env
         write_summary(plan, run_dir, outcome, status="running")
+        write_json_atomic(run_dir / "environment.json", outcome.environment)
     except OSError as exc:
         error = _write_error(exc, Path(exc.filename) if exc.filename else run_dir)
         if handler is not None:
             logging.getLogger().removeHandler(handler)
             handler.close()
+        run_lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no half-made run folder is left
         raise error from None
-    return run_dir, outcome
+    return outcome, run_lock
 
 
 def _keep_history(results_dir: Path, run_dir: Path) -> None:
@@ -286,23 +248,41 @@ def finish(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, stat
         render(run_dir)
     except Exception:  # a broken plot must never lose the run: summary.json is already written
         log.exception("rendering the report failed; `python report.py %s` re-renders it", run_dir)
-    removed: list[str] = []
-    if not plan.cfg.keep_all and status == "completed":
-        for path in store.remove_earlier_runs(results_dir, run_dir, plan.cfg.category.value, plan.cfg.scenario.value):
-            log.info("--keep-all 0: removed earlier run %s", path)
-            removed.append(path.name)
+    removed = _remove_earlier(plan.cfg, run_dir) if not plan.cfg.keep_all and status == "completed" else []
     _keep_history(results_dir, run_dir)
     return data, removed, None
 
 
+def _remove_earlier(cfg: Any, run_dir: Path) -> list[str]:
+    """--keep-all 0: the earlier runs of this category and scenario that have finished, as lines to print."""
+    try:
+        removals = store.remove_earlier_runs(cfg.results_dir, run_dir, cfg.category.value, cfg.scenario.value)
+    except OSError as exc:  # the history lock stayed held (another process packing a submission?)
+        log.warning("--keep-all 0: no earlier run removed: %s", exc)
+        return []
+    for removal in removals:
+        log.info("--keep-all 0: removed earlier run %s", removal.line())
+    return [removal.line() for removal in removals]
+
+
 def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory: EngineFactory | None,
             on_interrupt: Callable[[], None], advise: Callable[[BaseException, Path], str]) -> RunResult:
-    """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report."""
+    """Run the plan: every outcome (completed, failed, interrupted) ends with a summary and a report. The
+    run holds its folder's run lock until then (no --keep-all 0 of another run removes it meanwhile)."""
+    run_dir, outcome, run_lock = start(plan, command)
+    try:
+        return _run_in(plan, run_dir, outcome, tokenizer, factory, on_interrupt, advise)
+    finally:
+        run_lock.release()
+
+
+def _run_in(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, tokenizer: Any,
+            factory: EngineFactory | None, on_interrupt: Callable[[], None],
+            advise: Callable[[BaseException, Path], str]) -> RunResult:
     from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError
     from ..report.render import render_run
 
     cfg = plan.cfg
-    run_dir, outcome = start(plan, command)
     progress = sys.stderr.isatty()
     status, code, error = "completed", None, None
     measurement = Measurement(plan, run_dir, outcome, progress)
@@ -344,13 +324,14 @@ def execute(plan: planning.RunPlan, command: list[str], tokenizer: Any, factory:
             code, error = EXIT_SETUP, _disk_full_line(run_dir, exc)
         else:
             error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
-    if not (run_dir / "config.json").exists():  # the run ended before its values were final
-        try:
-            write_plan(run_dir, plan)
-        except OSError as exc:  # the error that ended the run says why (the disk, usually)
-            log.info("config.json not written: %s", exc)
-    interrupts.set_last_words(None)
-    data, removed, write_error = finish(plan, run_dir, outcome, status, render_run)
+    with interrupts.shielded():  # the measurement is over: an interrupt now must not cut the results short
+        if not (run_dir / "config.json").exists():  # the run ended before its values were final
+            try:
+                write_plan(run_dir, plan)
+            except OSError as exc:  # the error that ended the run says why (the disk, usually)
+                log.info("config.json not written: %s", exc)
+        interrupts.set_last_words(None)
+        data, removed, write_error = finish(plan, run_dir, outcome, status, render_run)
     if write_error is not None:
         if status != "interrupted":
             status, code = "failed", write_error.exit_code
@@ -389,6 +370,7 @@ def _disk_full_line(run_dir: Path, exc: BaseException) -> str:
 def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcome) -> None:
     """Before a forced exit: the summary marked interrupted and the index (the report: report.py later)."""
     log.warning("interrupted: forced exit; `python report.py %s` renders the report", run_dir)
+    measurement.keep_search_so_far("interrupt")
     if not (run_dir / "config.json").exists():
         write_plan(run_dir, measurement.plan)
     try:
@@ -396,5 +378,5 @@ def _last_words(measurement: Measurement, run_dir: Path, outcome: summ.RunOutcom
     except OSError as exc:  # a full disk: the smallest summary that says so
         data = summ.build(measurement.plan.cfg, outcome, status="interrupted", tool_version=__version__)
         store.mark_ended(run_dir, data, "interrupted", f"interrupted; results not written: {exc}")
-    store.rebuild_index(measurement.plan.cfg.results_dir)
+    store.rebuild_index(measurement.plan.cfg.results_dir, wait_s=LAST_WORDS_LOCK_WAIT_S)
 

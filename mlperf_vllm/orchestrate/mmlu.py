@@ -25,7 +25,7 @@ from ..mmlu import evaluate as mev
 from ..mmlu.subjects import DOMAIN_NAMES, LETTERS
 from ..progress import Progress
 from ..report.mmlu import render_mmlu
-from ..results import environment, store
+from ..results import environment, locks, store
 from ..results.atomic import disk_error, is_disk_error, write_json_atomic, write_text_atomic
 from ..results.folder import attach_run_log
 
@@ -97,18 +97,28 @@ def _summary(plan: MmluPlan, run_dir: Path, started: str, command: list[str], st
             "validity": {}, "mmlu": results}
 
 
-def _start(plan: MmluPlan, command: list[str]) -> tuple[Path, str]:
-    """The run folder and what is known before the engine starts. If the disk refuses (full, read-only),
-    nothing has run yet: the new folder is removed again and DiskError (exit 3) raised."""
+def _start(plan: MmluPlan, command: list[str]) -> tuple[Path, str, locks.RunLock]:
+    """The run folder (made with its first files under the history lock, and held by its run lock) and
+    what is known before the engine starts. If the disk refuses (full, read-only), nothing has run yet:
+    the new folder is removed again and DiskError (exit 3) raised."""
+    env = environment.collect()
     try:
-        run_dir = store.new_run_dir(plan.results_dir, "mmlu")
+        plan.results_dir.mkdir(parents=True, exist_ok=True)
+        with locks.history_lock(plan.results_dir):
+            run_dir = store.new_run_dir(plan.results_dir, "mmlu")
+            return (run_dir, *_first_files(plan, run_dir, command, env))
     except OSError as exc:
         raise (disk_error(exc, plan.results_dir / "<new run folder>") if is_disk_error(exc) else exc) from None
+
+
+def _first_files(plan: MmluPlan, run_dir: Path, command: list[str], env: dict[str, Any]
+                 ) -> tuple[str, locks.RunLock]:
+    run_lock = locks.RunLock(run_dir)
     handler = None
     try:
         handler = attach_run_log(run_dir)
         write_json_atomic(run_dir / "config.json", plan.config)
-        write_json_atomic(run_dir / "environment.json", environment.collect())
+        write_json_atomic(run_dir / "environment.json", env)
         started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
         running = json.dumps(_summary(plan, run_dir, started, command, "running", None), indent=2,
                              ensure_ascii=False, default=str) + "\n"
@@ -119,11 +129,12 @@ def _start(plan: MmluPlan, command: list[str]) -> tuple[Path, str]:
         if handler is not None:
             logging.getLogger().removeHandler(handler)
             handler.close()
+        run_lock.release()
         shutil.rmtree(run_dir, ignore_errors=True)  # nothing ran: no half-made run folder is left
         if is_disk_error(exc):
             raise disk_error(exc, Path(exc.filename) if exc.filename else run_dir) from None
         raise
-    return run_dir, started
+    return started, run_lock
 
 
 def _end(plan: MmluPlan, run_dir: Path, started: str, command: list[str], status: str,
@@ -174,8 +185,17 @@ def _failure(exc: Exception, run_dir: Path) -> tuple[int, str]:
 
 
 def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -> MmluResult:
-    """Run the plan; every outcome ends with a summary (and, with results, the report)."""
-    run_dir, started = _start(plan, command)
+    """Run the plan; every outcome ends with a summary (and, with results, the report). The run holds its
+    folder's run lock until then."""
+    run_dir, started, run_lock = _start(plan, command)
+    try:
+        return _run_in(plan, command, factory, run_dir, started)
+    finally:
+        run_lock.release()
+
+
+def _run_in(plan: MmluPlan, command: list[str], factory: EngineFactory | None, run_dir: Path,
+            started: str) -> MmluResult:
     status, code, results, error = "completed", EXIT_OK, None, None
     interrupts.set_last_words(lambda: _last_words(plan, run_dir, started, command))
     try:
@@ -204,6 +224,13 @@ def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -
         log.exception("MMLU run failed")
         status, (code, error) = "failed", _failure(exc, run_dir)
     interrupts.set_last_words(None)
+    with interrupts.shielded():  # the run is over: an interrupt now must not cut its results short
+        return _finish(plan, run_dir, started, command, status, code, results, error)
+
+
+def _finish(plan: MmluPlan, run_dir: Path, started: str, command: list[str], status: str, code: int,
+            results: dict[str, Any] | None, error: str | None) -> MmluResult:
+    """The final summary, the report, --keep-all 0 and the history."""
     refused = _end(plan, run_dir, started, command, status, results)
     if refused is not None:  # its one line says what was lost; nothing else is written
         error = refused if error is None or code == EXIT_SETUP else f"{error.rstrip('.')}; also {refused}"
@@ -218,7 +245,10 @@ def execute(plan: MmluPlan, command: list[str], factory: EngineFactory | None) -
             log.exception("rendering the MMLU report failed; `python report.py %s` re-renders it", run_dir)
     removed: list[str] = []
     if not plan.keep_all and status == "completed":
-        removed = [p.name for p in store.remove_earlier_runs(plan.results_dir, run_dir, "mmlu",
-                                                             plan.config["scenario"])]
+        try:
+            removed = [r.line() for r in store.remove_earlier_runs(plan.results_dir, run_dir, "mmlu",
+                                                                   plan.config["scenario"])]
+        except OSError as exc:  # the history lock stayed held (another process packing a submission?)
+            log.warning("--keep-all 0: no earlier run removed: %s", exc)
     _keep_history(plan, run_dir)
     return MmluResult(status, code, run_dir, results, error, tuple(removed))

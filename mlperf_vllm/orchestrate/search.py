@@ -340,18 +340,6 @@ def budget_s(runner: Any) -> float:
     return runner.budget_s if isinstance(runner, LoadGenRunner) else runner.cfg.search_budget_min * 60
 
 
-def expected_line(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None) -> str:
-    """What the search expects to take, said before its first probe."""
-    how = "--search-budget-min" if runner.cfg.search_budget_min is not None else "the default; --search-budget-min"
-    probes = f"probes for at most {runner.budget_s / 60:.1f} min ({how})"
-    if ceiling_qps is None:
-        return (f"{probes}, then a full run of at least {runner.settings.min_duration_ms / 60000:.1f} min at the pick "
-                "(longer at a low rate: whole passes over the samples)")
-    full = runner.full_run_seconds(start_qps)
-    return (f"{probes}, then a full run of about {full / 60:.1f} min at the pick (as at {start_qps:.4g} QPS): "
-            f"at most about {(runner.budget_s + full) / 60:.0f} min in all")
-
-
 def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:
     """Full runs from qps: step down (by how far a run missed) while not VALID; after a VALID run below
     a failed one, climb toward it while the TPOT model leaves room (qps_search.climb_target). A run that
@@ -406,25 +394,3 @@ def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:
 def start_qps(ceiling_qps: float | None) -> float:
     """Where the bracket starts: a share of the Offline ceiling, or START_QPS doubling up."""
     return CEILING_START_SHARE * ceiling_qps if ceiling_qps else START_QPS
-
-
-def no_valid_probe(cfg: RunConfig, result: qs.SearchResult, start: float) -> NoValidQps:
-    limits = rules.TOKEN_LATENCY_LIMITS[cfg.scenario]
-    lowest = min((p.qps for p in result.probes), default=start)
-    return NoValidQps(f"{cfg.scenario.display} search: no QPS met p99 TTFT < {limits.ttft_ms:g} ms and "
-                      f"p99 TPOT < {limits.tpot_ms:g} ms (lowest probe {lowest:.4g} QPS, stopped by "
-                      f"{result.stopped_by}); check run.log and the engine settings.")
-
-
-def no_valid_run(cfg: RunConfig, confirmation: Confirmation) -> NoValidQps:
-    last = confirmation.attempts[-1] if confirmation.attempts else None
-    if last is not None and confirmation.not_load:
-        checks = last.record.get("validity_checks") or {}
-        failed = ", ".join(k for k, v in checks.items() if v is False) or "see its LoadGen summary"
-        return NoValidQps(f"{cfg.scenario.display} search: the full run at {last.qps:.4g} QPS met the latency limits "
-                          f"but was INVALID ({failed}), which a lower QPS does not fix: run more samples "
-                          "(--total-sample-count) or a longer --min-duration.")
-    qps = last.qps if last else 0.0
-    return NoValidQps(f"{cfg.scenario.display} search: the full run was not VALID at {qps:.4g} QPS after "
-                      f"{len(confirmation.attempts)} attempts; lower --server-target-qps by hand "
-                      "or lengthen the probes (--search-probe-duration).")

@@ -27,7 +27,7 @@ from typing import Any
 from .. import __version__, rule_checks
 from ..errors import EXIT_NOT_VALID, BenchError, DataError, SetupError, UsageError
 from ..mlperf import compliance, logs
-from ..results import store, system_desc
+from ..results import locks, store, system_desc
 from ..results.atomic import (
     dir_mode,
     disk_error,
@@ -69,6 +69,7 @@ class SubmissionReport:
     checker_failed: bool = False
     checker_errors: int = 0
     checker_log: Path | None = None
+    version: str = ""  # the round packed
 
 
 def _missing_files(run: Path) -> str | None:
@@ -257,6 +258,17 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
             raise UsageError(f"{flag} is {len(os.fsencode(name))} bytes long; a name in the submission tree may have "
                              f"at most {NAME_MAX_BYTES} (file names: 255, with '.json' added); use a shorter one.")
     out = Path(out)
+    # shared: other packers may read too, but no run of the folder is removed until the tree is whole
+    with locks.history_lock(results_dir, shared=True):
+        report = _pack(results_dir, out, system, submitter, version, division, allow_invalid, only)
+    if run_official_checker:
+        _run_checker(report, out, submitter, report.version)
+    return report
+
+
+def _pack(results_dir: Path, out: Path, system: str, submitter: str, version: str | None, division: str,
+          allow_invalid: bool, only: frozenset[str] | None) -> SubmissionReport:
+    """Pick the runs and lay out the tree (built hidden beside out, then renamed into place)."""
     version = _round(results_dir, version, allow_invalid, only)
     runs, skipped = _pick_runs(results_dir, version, allow_invalid, only)
     if not runs and not skipped:
@@ -265,7 +277,7 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     if not runs:
         raise _nothing_usable(results_dir, version, skipped)
     _check_target(out)
-    report = SubmissionReport(out)
+    report = SubmissionReport(out, version=version)
     for (category, scenario), names in sorted(skipped.items()):
         report.skipped += [{"benchmark": BENCHMARK[category], "scenario": SCENARIO_DIR.get(scenario, scenario),
                             "run": name, "reason": why} for name, why in names]
@@ -281,8 +293,6 @@ def build(results_dir: Path, out: Path, system: str, submitter: str, version: st
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if run_official_checker:
-        _run_checker(report, out, submitter, version)
     return report
 
 

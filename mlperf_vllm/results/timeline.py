@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import csv
+import logging
 import math
 import statistics
 from pathlib import Path
@@ -28,11 +29,17 @@ Row = dict[str, Any]
 
 
 def _read_csv(path: Path, text_fields: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The file's rows, numbers parsed; none (with a warning) for a file damaged or of another shape: what
+    reads it (the report, a search's tail reference) goes on without it."""
     if not path.is_file():
         return []
-    with path.open(newline="") as fh:
-        return [{k: (float(v) if v not in ("", None) and not text_fields(k) else (v or None)) for k, v in row.items()}
-                for row in csv.DictReader(fh)]
+    try:
+        with path.open(newline="") as fh:
+            return [{k: (float(v) if v not in ("", None) and not text_fields(k) else (v or None))
+                     for k, v in row.items()} for row in csv.DictReader(fh)]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError, csv.Error) as exc:
+        logging.getLogger(__name__).warning("%s is unreadable (%s); left out", path, exc)
+        return []
 
 
 def read_timings(path: Path) -> list[dict[str, Any]]:
