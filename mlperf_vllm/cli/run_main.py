@@ -178,8 +178,6 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
             return _submission_set(request)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
-        for line in rule_checks.rule_breaks(cfg.to_dict()):
-            say(f"warning: this run will be marked not valid for submission: {line}", err=True)
         tokenizer = _tokenizer(plan)
         if cfg.rescore_only:
             return _rescore_only(plan, tokenizer)
@@ -188,6 +186,8 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
         return exc.exit_code
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    for line in rule_checks.rule_breaks(cfg.to_dict()):  # said once the run is sure to start
+        say(f"warning: this run will be marked not valid for submission: {line}", err=True)
 
     def advise(exc: BaseException, run_dir: Path) -> str:
         hint = diagnose.advice(exc, plan.cfg.engine, _tail(run_dir / "run.log"))
