@@ -240,7 +240,7 @@ class LoadGenRunner:
     @property
     def budget_s(self) -> float:
         """Seconds the probes may take: --search-budget-min, or DEFAULT_BUDGET_S."""
-        return DEFAULT_BUDGET_S if self.cfg.search_budget_min is None else self.cfg.search_budget_min * 60
+        return budget_s(self)
 
     def queries_for_early_stopping(self, qps: float, over_share: float = EARLY_STOPPING_SHARE) -> int | None:
         """The min query count a full run at qps needs so that early stopping can pass with `over_share`
@@ -336,8 +336,9 @@ def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
 
 
 def budget_s(runner: Any) -> float:
-    """The probes' budget in seconds (a simulated runner without LoadGenRunner.budget_s has the flag's)."""
-    return runner.budget_s if isinstance(runner, LoadGenRunner) else runner.cfg.search_budget_min * 60
+    """The probes' budget in seconds, from the runner's configuration (simulated runners have one too)."""
+    minutes = runner.cfg.search_budget_min
+    return DEFAULT_BUDGET_S if minutes is None else minutes * 60
 
 
 def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:
