@@ -129,7 +129,12 @@ sys.exit(main(["--model", "demo", "--scenario", "server", "--mode", "performance
     summary = json.loads(((tmp_path / "latest") / "summary.json").read_text())
     search = summary["qps_search"]
     assert search["best_qps"] is None and search["stopped_by"] == "floor"
-    assert all(not p["passed"] for p in search["probes"]) and [p["qps"] for p in search["probes"]] == [2.0, 1.0, 0.5]
+    # no Offline run in the history: a burst placed the first probe, and each next one halved it
+    estimate = search["rate_estimate"]
+    assert estimate["completed"] == estimate["queries"] > 0 and search["start_qps"] == pytest.approx(0.85 * estimate["qps"])
+    qps = [p["qps"] for p in search["probes"]]
+    assert all(not p["passed"] for p in search["probes"]) and len(qps) == 3
+    assert qps[0] == pytest.approx(search["start_qps"], rel=1e-5) and qps[1:] == pytest.approx([qps[0] / 2, qps[0] / 4], rel=1e-4)
 
 
 def test_the_search_runs_the_qps_its_user_conf_says():
@@ -171,6 +176,13 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     assert search["probes_s"] > 0 and search["full_runs_s"] > 0
     report = ((tmp_path / "latest") / "report.md").read_text()
     assert "search plus confirmation" in report
+    # no Offline run in the history: one burst on the engine measured where the probes start
+    estimate = search["rate_estimate"]
+    assert estimate["log_dir"] == "Search/estimate" and 0 < estimate["completed"] <= estimate["queries"]
+    assert search["start_qps"] == pytest.approx(0.85 * estimate["qps"]) and search["ceiling_qps"] is None
+    assert search["probes"][0]["qps"] == pytest.approx(search["start_qps"], rel=1e-5)
+    assert f"from a burst's {estimate['qps']:,.4g} completed/s" in report
+    assert ((tmp_path / "latest") / "Search" / "estimate" / "mlperf_log_summary.txt").is_file()
     assert all(f"| {p['verdict']} | {p['why']} |" in report for p in search["probes"] + search["settle_probes"])
     # numbered as their folders under Search/ (a probe repeated longer keeps only its last run in the list)
     assert all(f"| {int(p['log_dir'].split('/')[-1].split('-')[1])} | {p['qps']:,.4g} |" in report

@@ -238,10 +238,12 @@ def tpot_step(r: ProbeResult, ttft_limit_ms: float, tpot_limit_ms: float) -> flo
 def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: float = 0.02,
            ceiling_qps: float | None = None, budget_s: float | None = None,
            clock: Callable[[], float] = time.monotonic,
-           step: Callable[[ProbeResult], float | None] | None = None) -> SearchResult:
+           step: Callable[[ProbeResult], float | None] | None = None,
+           estimate_qps: float | None = None) -> SearchResult:
     """Bracket, then bisect to within `tolerance` (relative) of the highest passing QPS. The bracket holds
     the rates as the probes ran them (ProbeResult.qps: LoadGen's, as user.conf writes it), not as asked.
-    After the first failure, `step` (tpot_step) may place the next probe above half the rate."""
+    After the first failure, `step` (tpot_step) may place the next probe above half the rate. Without a
+    ceiling, an estimate of the engine's rate is probed itself on the way up, then doubled past."""
     result = SearchResult(tolerance=tolerance, ceiling_qps=ceiling_qps)
     t0 = clock()
     lo: float | None = None
@@ -267,8 +269,10 @@ def search(probe: Callable[[float], ProbeResult], start_qps: float, tolerance: f
             if ceiling_qps is not None and q >= ceiling_qps:
                 result.stopped_by = "ceiling"
                 break
-            if hi is None:
-                q = min(q * 2, ceiling_qps) if ceiling_qps else q * 2
+            if hi is None and ceiling_qps:
+                q = min(q * 2, ceiling_qps)
+            elif hi is None:
+                q = min(q * 2, estimate_qps) if estimate_qps and q < estimate_qps * (1 - tolerance) else q * 2
         else:
             hi = r.qps
             if lo is None:

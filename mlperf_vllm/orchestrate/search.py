@@ -5,14 +5,9 @@ run's), then full performance runs that confirm the pick (stepping by how far a 
 Both steps return values and move no folder: every probe and every confirmation attempt writes its
 LoadGen logs (and the user.conf it ran) under Search/; the benchmark run puts the chosen attempt in
 Performance/. Probes reuse the run's one TestSettings (FromConfig is once per process), changing only
-the target QPS, the minimum duration and query count, equal-issue padding and the seeds of the arrival
-schedule and sample order; all restored after. LoadGen's seeds are fixed, so every test with them
-replays one schedule, scaled to its QPS: the official one issues 8-11% more than its target between 10
-and 30 s in (H200, 2026-12-04: 48.7 and 47.7/s in the second and third 10 s at 44 QPS), and a probe
-with it saw that same burst each time (p99 TPOT 24.4-24.6 ms for 30 s at 46.1-46.7 QPS, where the
-600 s run at 46.08 saw 23.8 ms and its first 60 s 26.5 ms). Each probe runs its own seeds instead, so
-that it is a window like any of a full run's, which is what the settle stage's tail reference measures
-(mlperf/qps_settle.py); the confirmations run the official ones.
+the target QPS, the minimum duration and query count, equal-issue padding and the seeds (all restored
+after): the official seeds replay one schedule that runs 8-11% above its target early on (BENCHMARKS.md),
+so each probe runs seeds of its own, a window like any of a full run's; confirmations run the official ones. Without an Offline ceiling, a burst measures where to start (rate_estimate.py).
 
 Every probe starts on an idle engine and lasts a bounded time: what a probe still has pending its own
 duration after LoadGen issued its last query is cancelled (and judged over capacity), and the next
@@ -58,10 +53,8 @@ IDLE_WAIT_S = 30.0  # before a probe: how long the engine may take to finish or 
 # within the limit has under 1%; a probe passes under 90% of the limit, well inside that).
 EARLY_STOPPING_SHARE = 0.005
 MAX_QUERY_GROWTH = 8.0  # rerun a run short of early-stopping queries at most this many times longer
-# The probes' budget without --search-budget-min: room for the short probes and two or three long ones (the
-# Interactive search on one H200 ended by its tolerance after 5.3 minutes; on the CPU demo the short probes take
-# about 4 and each long probe 1.5-2); with the full run that confirms the pick (600 s, or whole passes over the
-# samples under equal issue: 826 s at 48.6 QPS on 13,368 samples), a search of about 15-20 minutes.
+# The probes' budget without --search-budget-min: room for the short probes and two or three long ones; with
+# the full run that confirms the pick, a search of about 15-20 minutes (BENCHMARKS.md, "default search budget").
 DEFAULT_BUDGET_S = 8 * 60.0
 
 
@@ -129,8 +122,8 @@ class LoadGenRunner:
         self.p90_latency_ms: dict[float, float] = {}  # per probed QPS (as written): its last probe's p90 latency
         self.probes_run = 0  # every probe so far: the offset of the next one's LoadGen seeds
 
-    def _run(self, qps: float, out: Path, label: str, min_queries: int | None = None,
-             drain_s: float | None = None, extra_conf: str = "") -> harness.TestRun:
+    def run_test(self, qps: float, out: Path, label: str, min_queries: int | None = None,
+                 drain_s: float | None = None, extra_conf: str = "") -> harness.TestRun:
         out.mkdir(parents=True, exist_ok=True)
         # what LoadGen ran here, to reproduce it
         write_text_atomic(out / "user.conf", self.user_conf(qps, min_queries) + extra_conf)
@@ -139,7 +132,12 @@ class LoadGenRunner:
                                 drain_s=drain_s, gc_freeze=self.cfg.gc_freeze, label=label,
                                 show_progress=self.progress)
 
-    def _idle(self) -> None:
+    def conf_lines(self, comment: str, **values: Any) -> str:
+        """user.conf lines for what a probe changes of the run's settings, under a comment saying why."""
+        key = harness.conf_key(rules.loadgen_model_name(self.cfg.category, self.cfg.scenario), self.cfg.scenario)
+        return comment + "\n" + "".join(f"{key}.{k} = {v}\n" for k, v in values.items())
+
+    def idle(self) -> None:
         """Start from an idle engine: wait for what it still holds, then drop it."""
         if not self.sut.engine_idle(IDLE_WAIT_S):
             log.warning("the engine still held requests %.0f s after the last test; cancelling them", IDLE_WAIT_S)
@@ -156,7 +154,7 @@ class LoadGenRunner:
         probe of the settle stage (kind "settle") is judged on what was issued after ramp_ms, against
         tpot_limit_ms where given (the limit less what a window of its length misses of a full run)."""
         qps = as_written(qps)
-        self._idle()
+        self.idle()
         self.started = self.started or time.monotonic()
         s = self.settings
         saved = (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation,
@@ -168,15 +166,14 @@ class LoadGenRunner:
         s.schedule_rng_seed = (s.schedule_rng_seed + self.probes_run) % 2 ** 64
         s.sample_index_rng_seed = (s.sample_index_rng_seed + self.probes_run) % 2 ** 64
         out = self.dir / f"{kind}-{n:02d}-qps-{qps:.4g}"
-        key = harness.conf_key(rules.loadgen_model_name(self.cfg.category, self.cfg.scenario), self.cfg.scenario)
-        probe_conf = "".join(f"{key}.{k} = {v}\n" for k, v in (
-            ("min_duration", s.min_duration_ms), ("min_query_count", s.min_query_count),
-            ("sample_concatenate_permutation", 0), ("schedule_rng_seed", s.schedule_rng_seed),
-            ("sample_index_rng_seed", s.sample_index_rng_seed)))
+        probe_conf = self.conf_lines("# this probe's length and seeds (not for submission)",
+                                     min_duration=s.min_duration_ms, min_query_count=s.min_query_count,
+                                     sample_concatenate_permutation=0, schedule_rng_seed=s.schedule_rng_seed,
+                                     sample_index_rng_seed=s.sample_index_rng_seed)
         t0 = time.perf_counter()
         try:
-            test = self._run(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds),
-                             extra_conf="# this probe's length and seeds (not for submission)\n" + probe_conf)
+            test = self.run_test(qps, out, f"search {kind} {n} at {qps:.4g} QPS", drain_s=max(DRAIN_MIN_S, seconds),
+                                 extra_conf=probe_conf)
         finally:
             (s.server_target_qps, s.min_duration_ms, s.min_query_count, s.sample_concatenate_permutation,
              s.schedule_rng_seed, s.sample_index_rng_seed) = saved
@@ -213,7 +210,7 @@ class LoadGenRunner:
     def full_run(self, n: int, qps: float, min_queries: int | None = None) -> Attempt:
         """One full performance run at qps (the run's own duration; at least min_queries queries)."""
         qps = as_written(qps)
-        self._idle()
+        self.idle()
         out = self.dir / f"confirm-{n}-qps-{qps:.4g}"
         s = self.settings
         saved = s.min_query_count
@@ -222,7 +219,7 @@ class LoadGenRunner:
         log.info("confirmation %d: full performance run at %.4g QPS%s", n, qps,
                  f", at least {min_queries} queries" if min_queries else "")
         try:
-            test = self._run(qps, out, f"confirmation {n} at {qps:.4g} QPS", min_queries)
+            test = self.run_test(qps, out, f"confirmation {n} at {qps:.4g} QPS", min_queries)
         finally:
             s.min_query_count = saved
         return Attempt(qps, out, logs.read_log_dir(out), test, self.sut.timing_rows(), min_query_count=min_queries)
@@ -250,7 +247,8 @@ class LoadGenRunner:
         return need if issued < need else None
 
 
-def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None) -> qs.SearchResult:
+def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | None,
+               estimate_qps: float | None = None) -> qs.SearchResult:
     """Probe until the bracket is within BRACKET_TOLERANCE (or --search-tolerance, if wider); each probe
     lasts long enough for its own latency, sized only from probes within the limits (an overloaded
     probe's latency measures its backlog), and a probe whose verdict is not final is repeated longer,
@@ -277,7 +275,8 @@ def run_search(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | Non
 
     bracket = max(cfg.search_tolerance, BRACKET_TOLERANCE)
     return qs.search(probe, start_qps, bracket, ceiling_qps, budget_s(runner),
-                     step=lambda r: qs.tpot_step(r, runner.limits.ttft_ms, runner.limits.tpot_ms))
+                     step=lambda r: qs.tpot_step(r, runner.limits.ttft_ms, runner.limits.tpot_ms),
+                     estimate_qps=estimate_qps)
 
 
 def settle(runner: LoadGenRunner, result: qs.SearchResult) -> qs.SearchResult:
@@ -392,6 +391,7 @@ def confirm(runner: LoadGenRunner, qps: float) -> Confirmation:
     return Confirmation(best, attempts, not_load)
 
 
-def start_qps(ceiling_qps: float | None) -> float:
-    """Where the bracket starts: a share of the Offline ceiling, or START_QPS doubling up."""
-    return CEILING_START_SHARE * ceiling_qps if ceiling_qps else START_QPS
+def start_qps(ceiling_qps: float | None, estimate_qps: float | None = None) -> float:
+    """Where the bracket starts: a share of the Offline ceiling or of a burst's estimate, or START_QPS."""
+    known = ceiling_qps or estimate_qps
+    return CEILING_START_SHARE * known if known else START_QPS

@@ -18,7 +18,7 @@ from ..mlperf import qps_search as qs
 from ..mlperf.sut import SystemUnderTest
 from ..results import summary as summ
 from . import plan as planning
-from . import search
+from . import rate_estimate, search
 from .search import Confirmation, LoadGenRunner, NoValidQps
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class SearchStep:
     progress: bool
     searching: RecordingRunner | None = None  # during the search and its confirmation
     search_start: float | None = None
+    rate_estimate: dict[str, Any] | None = None  # the burst that placed the first probe (no Offline ceiling)
 
     def record(self, test: harness.TestRun, timings: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
         raise NotImplementedError
@@ -100,7 +101,7 @@ class SearchStep:
                        probes_s: float) -> dict[str, Any]:
         limits = rules.TOKEN_LATENCY_LIMITS[plan.cfg.scenario]
         return result.to_dict() | {"ceiling_from": plan.ceiling.run_id if plan.ceiling else None,
-                                   "start_qps": self.search_start,
+                                   "start_qps": self.search_start, "rate_estimate": self.rate_estimate,
                                    "limits": {"p99_ttft_ms": limits.ttft_ms, "p99_tpot_ms": limits.tpot_ms},
                                    "confirmations": [], "confirmed_qps": None, "probes_s": round(probes_s, 1),
                                    "full_runs_s": None, "budget_s": runner.budget_s}
@@ -130,12 +131,17 @@ class SearchStep:
     def _search(self, plan: planning.RunPlan, runner: RecordingRunner) -> planning.RunPlan:
         cfg = plan.cfg
         ceiling = plan.ceiling.samples_per_s if plan.ceiling else None
-        start, t0 = search.start_qps(ceiling), time.monotonic()
-        self.search_start = start
-        expected = expected_line(runner, start, ceiling)
+        t0 = time.monotonic()
+        expected = expected_line(runner, search.start_qps(ceiling), ceiling)
         log.info("search: %s", expected)
         print(f"QPS search: {expected}", file=sys.stderr)
-        result = search.settle(runner, search.run_search(runner, start, ceiling))
+        estimate = None if ceiling else rate_estimate.estimate(runner)
+        self.rate_estimate = estimate.to_dict() if estimate else None
+        start = self.search_start = search.start_qps(ceiling, estimate.qps if estimate else None)
+        if estimate:
+            print(f"QPS search: the engine completed {estimate.completed} queries of a burst in {estimate.seconds:.0f} s "
+                  f"({estimate.qps:.4g}/s); the probes start at {start:.4g} QPS", file=sys.stderr)
+        result = search.settle(runner, search.run_search(runner, start, ceiling, estimate.qps if estimate else None))
         record = self.outcome.search = self._search_record(plan, runner, result, time.monotonic() - t0)
         if result.best_qps is None:
             raise no_valid_probe(cfg, result, start)

@@ -150,7 +150,9 @@ def _search_table(s: dict[str, Any]) -> list[str]:
            f"Highest QPS with p99 TTFT < {lim['p99_ttft_ms']:,.0f} ms and p99 TPOT < {lim['p99_tpot_ms']:,.0f} ms: "
            + (f"**{chosen:,.4g} QPS, confirmed VALID by the full run**" if chosen else "**none confirmed**")
            + f" (short probes bracketed to {q['tolerance'] * 100:g}%, stopped by {q['stopped_by']}"
-           + (f", ceiling {q['ceiling_qps']:,.4g} from {q['ceiling_from']}" if q.get("ceiling_qps") else "") + ").", "",
+           + (f", ceiling {q['ceiling_qps']:,.4g} from {q['ceiling_from']}" if q.get("ceiling_qps") else "")
+           + (f", started at {q['start_qps']:,.4g} QPS from a burst's {q['rate_estimate']['qps']:,.4g} completed/s"
+              if q.get("rate_estimate") else "") + ").", "",
            "| probe | target QPS | p99 TTFT ms | p99 TPOT ms | completed tokens/s | verdict | why |",
            "|---|---|---|---|---|---|---|"]
     for i, p in enumerate(q["probes"], 1):
