@@ -120,6 +120,7 @@ REFUSALS = [
     (["--submission-set", "datacenter", "--mode", "performance"], "always runs both"),
     (["--gpus", "0-7", "--plan"], "is for --submission-set"),
     (["--submission-set", "datacenter", "--enforce"], "spell every flag out in full"),
+    (["--submission-set", "datacenter", "--keep-all", "0"], "--keep-all 0 would delete the set's earlier attempts"),
 ]
 
 

@@ -5,7 +5,9 @@ A step's key is a digest of every setting that changes its result (model, numeri
 scenario, QPS policy, sample counts, durations, round, GPUs). A step is done only when its files validate, by the
 verdicts the run itself wrote into summary.json: performance VALID, accuracy gate PASS, TEST06's checks passed.
 A step recorded with other settings is stale and says which settings changed; a run folder whose process died
-before it completed (kill -9, a crash, a reboot) is unfinished and runs again.
+before it completed (kill -9, a crash, a reboot) is unfinished and runs again. A step the set was killed in
+names the newest run folder of its scenario at its start; a newer one is that step's run (taken over when it
+completed). The packing steps' settings name the run folders they pack.
 """
 
 from __future__ import annotations
@@ -201,8 +203,9 @@ class Ledger:
         return tuple(key_of(s, step.test) for step, s in zip(self.steps, self.settings))
 
     def to_redo(self) -> tuple[Step, ...]:
-        """Steps that must run: never run, unfinished or stale. A failed step is not retried (its verdict, an
-        accuracy or TEST06 failure above all, would repeat); changing its settings makes it stale."""
+        """Steps that must run: never run, unfinished or stale. A failed step is not run again here (its verdict
+        would repeat; set_attempts decides the one exception, a QPS step-down); changing its settings makes it
+        stale."""
         return tuple(step for step, a in zip(self.steps, self.assessments) if a.state in REDO)
 
 
