@@ -53,6 +53,8 @@ def test_plan_of_every_category_and_scenario_choice(workdir, capsys, category, s
     assert listed == names  # in order: each scenario's tests on its warm engine, then packing
     assert out.count("one engine start on GPUs 0,1,2,3") == len(expected)
     assert ("test06" in out) is (category == "datacenter")
+    assert ("INVALID on latency, it runs again at a lower QPS, at most 3 times (5% lower each)" in out) is (
+        category == "datacenter")  # the bounded step-down, said before anything runs
     plan = _request("--submission-set", category, "--gpus", "0-3", *(["--scenarios", scenarios] if scenarios else []))
     assert f"about {set_plan.minutes(plan.plan().total_s)}" in out.splitlines()[0]
     assert not any(workdir.iterdir())  # --plan writes nothing: no results, no submission folder

@@ -19,9 +19,7 @@ from typing import Any
 from ..config import Scenario
 from ..results.record import RunSummary
 from .ledger import REDO, Assessment, State
-
-MAX_STEP_DOWNS = 3
-STEP_DOWN = 0.05
+from .set_plan import MAX_STEP_DOWNS, STEP_DOWN
 STREAMING = (Scenario.SERVER, Scenario.INTERACTIVE)
 # Reasons (results/summary.py validity_reasons) a lower QPS can cure: latency over MLPerf's limits.
 LATENCY_REASONS = ("latency constraints not met", "early stopping not met: more than 1% of queries are over")
