@@ -4,7 +4,7 @@
 - Server or Interactive performance INVALID because of latency (p99 TTFT/TPOT over the limit, or early
   stopping over it): the QPS steps down MAX_STEP_DOWNS times, each attempt STEP_DOWN below the one before
   (3 steps of 5%: at most 14% under the first rate), unless accuracy or TEST06 failed too (the scenario is
-  blocked whatever its QPS) and --pack-failed is off;
+  blocked whatever its QPS) and --pack-failed is off; a rate set in a --user-conf is the user's and stays;
 - accuracy or TEST06 failed, or performance INVALID for another reason: no retry (the verdict would repeat).
 
 Every attempt is kept (its run folder stays) and listed in status.json and the readiness table. Pure:
