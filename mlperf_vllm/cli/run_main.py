@@ -87,7 +87,8 @@ def _submission_set(req: set_args.SetRequest) -> int:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, req.gpus))
     packing = set_run.Packing(req.results_dir, req.submission_dir, req.system_name, req.submitter, req.version,
                               req.pack_failed)
-    runner = set_run.SetRunner(plan, packing, lambda cfg: _set_scenario(req, cfg), say)
+    demo = all(c.dataset.value == "demo" for c in req.configs)
+    runner = set_run.SetRunner(plan, packing, lambda cfg, qps: _set_scenario(req, cfg, qps), say, demo)
     code = runner.run()
     if code == EXIT_INTERRUPTED:  # LoadGen's threads may still call into Python: leave via os._exit
         say(f"Interrupted: the same command resumes; progress is in {runner.path}.", err=True)
@@ -101,14 +102,14 @@ def _submission_set(req: set_args.SetRequest) -> int:
 SCENARIO_COMMAND = (sys.executable, str(Path(__file__).resolve().parents[2] / "run.py"))
 
 
-def _set_scenario(req: set_args.SetRequest, cfg: Any) -> Any:
-    """One scenario of a set: exactly the run.py call a user would make, its output on this console; the run
-    folder it made is found by name afterwards."""
+def _set_scenario(req: set_args.SetRequest, cfg: Any, target_qps: float | None) -> Any:
+    """One scenario of a set: exactly the run.py call a user would make (at `target_qps` when the set steps the
+    rate down), its output on this console; the run folder it made is found by name afterwards."""
     import subprocess
 
     from ..orchestrate import set_run
 
-    argv = req.argv[cfg.scenario]
+    argv = set_args.with_target_qps(req.argv[cfg.scenario], target_qps)
     say(f"{cfg.scenario.display}: run.py " + " ".join(argv))
     before = _runs(req.results_dir)
     proc = subprocess.Popen([*SCENARIO_COMMAND, *argv])

@@ -114,6 +114,9 @@ def parse_set(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequ
     for dest, why in NOT_IN_A_SET.items():
         if dest in given:
             raise UsageError(f"{why} (with --submission-set).")
+    if "keep_all" in given and not a.keep_all:
+        raise UsageError("--keep-all 0 would delete the set's earlier attempts, which resume and the readiness "
+                         "table read; drop it (with --submission-set).")
     category = Category(a.submission_set)
     scenarios = set_plan.parse_scenarios(category, a.scenarios)
     gpus = set_plan.parse_gpus(a.gpus)
@@ -179,3 +182,18 @@ def scenario_argv(spelled: list[tuple[str, list[str]]], a: argparse.Namespace, b
         if dest != "data_parallel_size" or "data_parallel_size" in given or value != a.data_parallel_size:
             argv += [flag, str(value)]
     return tuple(argv)
+
+
+def with_target_qps(argv: tuple[str, ...], target_qps: float | None) -> tuple[str, ...]:
+    """A scenario's run.py flags at another --server-target-qps (a step-down after a latency-INVALID run)."""
+    if target_qps is None:
+        return argv
+    out, skip = [], False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token == "--server-target-qps":
+            skip = True
+        elif not token.startswith("--server-target-qps="):
+            out.append(token)
+    return (*out, "--server-target-qps", f"{target_qps:g}")

@@ -5,7 +5,9 @@ A step's key is a digest of every setting that changes its result (model, numeri
 scenario, QPS policy, sample counts, durations, round, GPUs). A step is done only when its files validate, by the
 verdicts the run itself wrote into summary.json: performance VALID, accuracy gate PASS, TEST06's checks passed.
 A step recorded with other settings is stale and says which settings changed; a run folder whose process died
-before it completed (kill -9, a crash, a reboot) is unfinished and runs again.
+before it completed (kill -9, a crash, a reboot) is unfinished and runs again. A step the set was killed in
+names the newest run folder of its scenario at its start; a newer one is that step's run (taken over when it
+completed). The packing steps' settings name the run folders they pack.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Assessment:
     state: State
     why: str
     run: str | None = None
+    after: str | None = None  # while running: the newest run folder of its scenario when the run started ("": none)
 
 
 def settings_of(config: dict[str, Any], gpus: tuple[int, ...] | list[int] | None) -> dict[str, Any]:
@@ -130,10 +133,47 @@ def verdict(test: str, summary: RunSummary, run_dir: Path) -> Assessment:
     return Assessment(State.DONE if ok else State.FAILED, f"{run}: {seen}", run)
 
 
-def assess(step: Step, settings: dict[str, Any], recorded: dict[str, Any] | None, results_dir: Path) -> Assessment:
-    """Where a step stands, given what the last status.json recorded for it (None: nothing)."""
+def _run_key(name: str, label: str) -> tuple[str, int] | None:
+    """(time stamp, number) of a run folder named <YYYYMMDD-hhmmss>-<label>[-N] (store.new_run_dir), else None."""
+    stamp, rest = name[:15], name[16:]
+    if len(name) < 17 or name[15] != "-" or not stamp.replace("-", "").isdigit():
+        return None
+    if rest == label:
+        return stamp, 1
+    head, _, n = rest.rpartition("-")
+    return (stamp, int(n)) if head == label and n.isdigit() else None
+
+
+def newest_run(results_dir: Path, label: str) -> str:
+    """The newest run folder of a category and scenario ("category-scenario"), "" when there is none."""
+    try:
+        names = [(key, p.name) for p in results_dir.iterdir()
+                 if (key := _run_key(p.name, label)) is not None and p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return ""
+    return max(names)[1] if names else ""
+
+
+def adopt(results_dir: Path, label: str, after: str) -> str | None:
+    """The run a step started before the set was killed: the newest run folder of its scenario, if it is newer
+    than the newest one there was when the step started (so a set killed after its run completed does not
+    run it again)."""
+    newest = newest_run(results_dir, label)
+    before = _run_key(after, label) if after else None
+    if not newest or (before is not None and (_run_key(newest, label) or before) <= before):
+        return None
+    return newest
+
+
+def assess(step: Step, settings: dict[str, Any], recorded: dict[str, Any] | None, results_dir: Path,
+           label: str = "") -> Assessment:
+    """Where a step stands, given what the last status.json recorded for it (None: nothing). `label` is its
+    run folders' "category-scenario"."""
     if recorded and recorded.get("state") == State.RUNNING.value and not recorded.get("run"):
-        return Assessment(State.UNFINISHED, "the set stopped while this step ran (killed, crashed or rebooted)")
+        run = adopt(results_dir, label, str(recorded["after"])) if isinstance(recorded.get("after"), str) else None
+        if run is None:
+            return Assessment(State.UNFINISHED, "the set stopped while this step ran (killed, crashed or rebooted)")
+        recorded = {**recorded, "run": run}
     if not recorded or not recorded.get("run"):
         return Assessment(State.PENDING, "not run yet")
     old = recorded.get("settings")
@@ -163,14 +203,33 @@ class Ledger:
         return tuple(key_of(s, step.test) for step, s in zip(self.steps, self.settings))
 
     def to_redo(self) -> tuple[Step, ...]:
-        """Steps that must run: never run, unfinished or stale. A failed step is not retried (its verdict, an
-        accuracy or TEST06 failure above all, would repeat); changing its settings makes it stale."""
+        """Steps that must run: never run, unfinished or stale. A failed step is not run again here (its verdict
+        would repeat; set_attempts decides the one exception, a QPS step-down); changing its settings makes it
+        stale."""
         return tuple(step for step, a in zip(self.steps, self.assessments) if a.state in REDO)
 
 
-def final_settings(run_settings_list: list[dict[str, Any]], packing: dict[str, Any]) -> dict[str, Any]:
-    """A packing step's settings: every scenario's, plus where and as whom it packs."""
-    return {"runs": run_settings_list, **packing}
+def final_settings(run_settings_list: list[dict[str, Any]], packing: dict[str, Any], runs: list[str]
+                   ) -> dict[str, Any]:
+    """A packing step's settings: every scenario's, the run folders it packs, where and as whom."""
+    return json.loads(json.dumps({"runs": run_settings_list, "packed": sorted(runs), **packing}, default=str))
+
+
+def pack_selection(plan: SetPlan, book: Ledger, pack_failed: bool) -> tuple[list[str], list[str]]:
+    """The run folders to pack (one per scenario) and the scenarios left out, with why. A scenario goes in when
+    every step of it is done; with --pack-failed also when its steps ended failed (never when unfinished)."""
+    states = dict(zip((s.name for s in book.steps), book.assessments))
+    runs, left_out = [], []
+    for run in plan.runs:
+        mine = [states[s.name] for s in run.steps]
+        bad = [(s.name, a) for s, a in zip(run.steps, mine) if a.state is not State.DONE]
+        ended = all(a.state in (State.DONE, State.FAILED) for a in mine)
+        if mine[0].run and (not bad or (pack_failed and ended)):
+            runs.append(mine[0].run)
+        else:
+            name, a = bad[0] if bad else (run.steps[0].name, mine[0])
+            left_out.append(f"{run.cfg.scenario.display} ({name} {a.state.value})")
+    return runs, left_out
 
 
 def build(plan: SetPlan, packing: dict[str, Any], previous: dict[str, Any] | None, results_dir: Path) -> Ledger:
@@ -179,24 +238,31 @@ def build(plan: SetPlan, packing: dict[str, Any], previous: dict[str, Any] | Non
     steps, settings, states = [], [], []
     per_run = [run_settings(r.cfg, plan.gpus) for r in plan.runs]
     for run, s in zip(plan.runs, per_run):
+        label = f"{plan.category.value}-{run.cfg.scenario.value}"
         for step in run.steps:
             steps.append(step)
             settings.append(s)
-            states.append(assess(step, s, recorded.get(step.name), results_dir))
-    packed = final_settings(per_run, packing)
+            states.append(assess(step, s, recorded.get(step.name), results_dir, label))
+    so_far = Ledger(tuple(steps), tuple(settings), tuple(states))
+    packed = final_settings(per_run, packing, pack_selection(plan, so_far, bool(packing.get("pack_failed")))[0])
     for step in plan.final:
         steps.append(step)
         settings.append(packed)
-        entry = recorded.get(step.name) or {}
-        ended = entry.get("state") in (State.DONE.value, State.FAILED.value)
-        if ended and entry.get("settings") == json.loads(json.dumps(packed, default=str)):
-            states.append(Assessment(State(entry["state"]), str(entry.get("why") or entry["state"])))
-        elif ended:
-            states.append(Assessment(State.STALE, "settings changed: " + "; ".join(
-                changes(entry.get("settings") or {}, packed)[:2])))
-        else:
-            states.append(Assessment(State.PENDING, "after the runs"))
+        states.append(_final_state(recorded.get(step.name) or {}, packed))
     return Ledger(tuple(steps), tuple(settings), tuple(states))
+
+
+def _final_state(entry: dict[str, Any], packed: dict[str, Any]) -> Assessment:
+    """A packing step against its record: kept when it ended with these settings and runs, else to do again."""
+    state = entry.get("state")
+    if state in (State.DONE.value, State.FAILED.value):
+        if entry.get("settings") == packed:
+            return Assessment(State(state), str(entry.get("why") or state))
+        return Assessment(State.STALE, "settings changed: " + "; ".join(changes(entry.get("settings") or {},
+                                                                                packed)[:2]))
+    if state == State.RUNNING.value:
+        return Assessment(State.UNFINISHED, "the set stopped during this step (killed, crashed or rebooted)")
+    return Assessment(State.PENDING, "after the runs")
 
 
 def remaining_s(plan: SetPlan, ledger: Ledger) -> float:
@@ -213,7 +279,7 @@ def status_document(plan: SetPlan, ledger: Ledger, started_at: str, elapsed_s: f
     entries = [{"name": step.name, "scenario": step.scenario.value if step.scenario else None, "test": step.test,
                 "gpus": step.gpus, "state": a.state.value, "why": a.why, "run": a.run, "key": key,
                 "settings": settings, "estimate_s": round(step.estimate_s, 1),
-                "elapsed_s": step_elapsed.get(step.name)}
+                "elapsed_s": step_elapsed.get(step.name), **({"after": a.after} if a.after is not None else {})}
                for step, settings, a, key in zip(ledger.steps, ledger.settings, ledger.assessments, ledger.keys())]
     return {"schema_version": STATUS_SCHEMA, "kind": "submission-set", "category": plan.category.value,
             "gpus": None if plan.gpus is None else list(plan.gpus), **(meta or {}), "started_at": started_at,
