@@ -67,13 +67,16 @@ def _refuse(a: argparse.Namespace, given: set[str]) -> None:
         raise UsageError(f"--tune tunes --scenario offline, server or interactive, not {a.scenario}.")
     for dest, flag in DECIDED.items():
         if dest in given:
-            raise UsageError(f"--tune chooses {flag} itself; drop {flag} (or drop --tune to run with it).")
+            what = "the settings a preset gives" if dest == "preset" else flag
+            raise UsageError(f"--tune chooses {what} itself; drop {flag} (or drop --tune to run with it).")
     keys = {pair.partition("=")[0].strip().replace("-", "_") for pair in a.engine_arg}
     tuned = sorted(keys & {"async_scheduling", "max_cudagraph_capture_size", "long_prefill_token_threshold",
                            "max_num_seqs", "max_num_batched_tokens", "enable_prefix_caching"})
+    if "enable_prefix_caching" in tuned:
+        raise UsageError("--engine-arg enable_prefix_caching: MLPerf keeps prefix caching off, and so does every "
+                         "tune; drop it.")
     if tuned:
-        raise UsageError(f"--tune chooses --engine-arg {tuned[0]} itself (MLPerf keeps prefix caching off); "
-                         "drop it.")
+        raise UsageError(f"--tune chooses --engine-arg {tuned[0]} itself; drop it (or drop --tune to run with it).")
 
 
 def parse_tune(parser: argparse.ArgumentParser, a: argparse.Namespace, args: Sequence[str],
