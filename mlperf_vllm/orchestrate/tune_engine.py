@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .. import diagnose, rules
-from ..config import EngineConfig, RunConfig
+from ..config import EngineConfig
 from ..engines.base import Completion, Engine, GenerationRequest
 from ..engines.factory import EngineFactory, start_engine, vllm_spec
 from ..logfile import open_log_files
@@ -116,10 +116,6 @@ def offline_tokens_per_s(engine: Engine, prompts: list[list[int]], max_new_token
     t0 = time.perf_counter()
     give_up = t0 + MAX_WINDOWS * (warm_s + window_s)
     while True:
-        while submitted - sink.ended < backlog:
-            engine.submit([GenerationRequest(submitted + i, p, max_new_tokens=max_new_tokens)
-                           for i, p in enumerate(prompts)], sink)
-            submitted += len(prompts)
         with sink.lock:
             times = [t for t, _ in sink.finished if t >= t0 + warm_s]
             if sink.errors and not sink.finished:
@@ -127,6 +123,11 @@ def offline_tokens_per_s(engine: Engine, prompts: list[list[int]], max_new_token
         now = time.perf_counter()
         if (times and now >= times[0] + window_s and times[-1] > times[0]) or now >= give_up:
             break
+        if submitted - sink.ended < backlog:  # a pass at a time: an engine may finish inside submit()
+            engine.submit([GenerationRequest(submitted + i, p, max_new_tokens=max_new_tokens)
+                           for i, p in enumerate(prompts)], sink)
+            submitted += len(prompts)
+            continue
         sink.event.clear()
         sink.event.wait(1.0)
     _drain(engine, sink, submitted)
@@ -134,7 +135,7 @@ def offline_tokens_per_s(engine: Engine, prompts: list[list[int]], max_new_token
         window = [(t, n) for t, n in sink.finished if t0 + warm_s <= t <= now]
     if len({t for t, _ in window}) < 2:
         return 0.0
-    first, last = window[0][0], window[-1][0]
+    first, last = min(t for t, _ in window), max(t for t, _ in window)
     return sum(n for t, n in window if t > first) / (last - first)
 
 
@@ -234,8 +235,3 @@ class TuneEngine:
         engine = bounded_start(start, timeout_s, lambda: _end_new_children(before), _log_size)
         folder = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{id(engine) % 10000:04d}"
         return TuneSession(self, engine, s, folder)
-
-
-def tuning_config(cfg: RunConfig) -> RunConfig:
-    """The run's configuration as the tune's probes use it: no --preset (the tune sets the knobs)."""
-    return replace(cfg, preset=None)
