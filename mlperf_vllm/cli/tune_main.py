@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import diagnose
-from ..errors import EXIT_RUN_FAILED, EXIT_SETUP, BenchError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError, UsageError
 from . import interrupt
 from .console import error_line, say
 from .tune_args import TuneRequest
@@ -77,7 +77,7 @@ def run_tune(req: TuneRequest, engine_factory: Any = None) -> int:
         print(error_line(str(exc)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     say("\n".join(tune_run.lines(job)))
     outcome = _measure(job, engine_factory)
     if outcome is None:

@@ -2,9 +2,9 @@
 
 Each candidate starts its own engine. vLLM rejects settings it cannot run at once, and an engine that
 cannot fit reports out of memory while it starts: both become StartFailed with the cause; a start whose
-log falls silent for the bound is given up and the processes it started are ended. Offline scores
-generated tokens/s over a warm window of the run's own samples, the engine's backlog kept full as
-LoadGen's one Offline query keeps it. Server and Interactive screen a candidate with one short LoadGen
+log and processes fall silent for the bound (no line logged, no CPU second spent) is given up and the
+processes it started are ended. Offline scores generated tokens/s over a warm window of the run's own
+samples, the engine's backlog kept full as LoadGen's one Offline query keeps it. Server and Interactive screen a candidate with one short LoadGen
 probe at a QPS on an idle engine (orchestrate/search.py's LoadGenRunner.probe) and find its edge with the
 run's own QPS search. MLPerf's rules hold inside: prefix caching off and greedy decoding
 (engines/vllm_common.py), the run's data set, LoadGen's Poisson arrivals.
@@ -48,15 +48,27 @@ def engine_config(base: EngineConfig, s: Settings) -> EngineConfig:
     return replace(base, max_num_batched_tokens=s.max_num_batched_tokens, max_num_seqs=s.max_num_seqs, extra=extra)
 
 
-def _log_size() -> int:
-    """How much the run's log files hold: it grows while an engine starts (weights, compile, graphs)."""
-    total = 0
+def _progress() -> tuple[int, int]:
+    """What grows while an engine starts: the run's log files (weights, compile, graphs) and the CPU seconds
+    of this process and the ones it started (a compile may log nothing for a minute, but it computes)."""
+    size = 0
     for path in open_log_files():
         try:
-            total += os.path.getsize(path)
+            size += os.path.getsize(path)
         except OSError:
             continue
-    return total
+    try:
+        import psutil
+    except ImportError:
+        return size, 0
+    cpu = 0.0
+    for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            cpu += t.user + t.system
+        except psutil.Error:
+            continue
+    return size, int(cpu)
 
 
 def _children() -> set[int]:
@@ -232,6 +244,6 @@ class TuneEngine:
                 raise StartFailed(" ".join(cause.split())[:500]) from exc
 
         log.info("tune: starting %s", s.line())
-        engine = bounded_start(start, timeout_s, lambda: _end_new_children(before), _log_size)
+        engine = bounded_start(start, timeout_s, lambda: _end_new_children(before), _progress)
         folder = self.folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{id(engine) % 10000:04d}"
         return TuneSession(self, engine, s, folder)

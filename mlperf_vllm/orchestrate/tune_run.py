@@ -68,7 +68,8 @@ def fingerprint_of(run: planning.RunPlan, gpus: tuple[str, float, int, str, str]
             f"{cfg.max_new_tokens} new tokens)")
     engine = (f"dtype {e.dtype}, KV {e.kv_cache_dtype}, TP {e.tensor_parallel_size} x DP {e.data_parallel_size}, "
               f"memory {e.gpu_memory_utilization:g}, max_model_len {e.max_model_len}, load {e.load_format}, "
-              f"probes {cfg.search_probe_s:g} s")
+              f"probes {cfg.search_probe_s:g} s, searches {cfg.search_budget_min or search.DEFAULT_BUDGET_S / 60:g} min "
+              f"to {cfg.search_tolerance:g}")
     return fpr.collect(e.model, e.quantization, data, cfg.scenario.value, gpus=gpus, engine=engine)
 
 
