@@ -50,7 +50,7 @@ def _check_tune(results: Path, r: subprocess.CompletedProcess, scenario: str) ->
     assert engine["extra"].get("enable_prefix_caching") is None and summary["status"] == "completed"
     report = (results / "latest" / "report.md").read_text()
     assert "## Tune" in report and f"| {tune['choice']['line'].join('**' * 2)} |" not in report
-    assert f"**{tune['choice']['line']}**" in report
+    assert f"**{tune['choice']['line']}**" in report and (results / "latest" / "plots" / "tune.png").is_file()
     return summary
 
 

@@ -185,6 +185,9 @@ def test_the_report_shows_every_candidate_the_choice_and_the_settings_beside_the
     beside = [ln for ln in text.splitlines() if ln.startswith("| max_num_seqs |")][0].split("|")
     assert beside[2].strip() == str(outcome.choice.max_num_seqs) and beside[3].strip() == str(plan.start.max_num_seqs)
     assert beside[4].strip() == str(plan.defaults.max_num_seqs)
+    bars = tune_report.plot_rows(tune)
+    assert [b[0] for b in bars] == [r["line"] for r in tune["candidates"]] and sum(b[2] for b in bars) == 1
+    assert tune_report.plot_unit(tune) == "tokens/s over a warm window"
     plain = {"config": {"scenario": "offline"}, "meta": {"run_id": "p"}}
     both = compare.render(s, plain)
     assert "## Tune" in both and "B confirmed no tune." in both and f"| stop reason | {outcome.stop_reason} | – |" in both

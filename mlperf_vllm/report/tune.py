@@ -90,3 +90,23 @@ def section(s: dict[str, Any]) -> list[str]:
         out += [f"The QPS search with the chosen settings confirmed {t['confirmed_qps']:,.4g} QPS (the tune's edge: "
                 f"{_num(t.get('edge_qps'), ',.4g')} QPS).", ""]
     return out + _candidates(t) + [""] + _beside(t) + [""]
+
+
+def plot_unit(t: dict[str, Any]) -> str:
+    """What the tune plot's bars measure: Offline tokens/s, else each candidate's edge QPS where it has one."""
+    if t.get("score") == "tokens/s":
+        return "tokens/s over a warm window"
+    return "edge QPS" if any(r.get("edge_qps") for r in t.get("candidates") or []) else "margin to the nearer p99 limit"
+
+
+def plot_rows(t: dict[str, Any]) -> list[tuple[str, float | None, bool, str]]:
+    """(settings, value, chosen, note where there is no value) per candidate for plots.tune_candidates; the
+    value in plot_unit's unit."""
+    unit, chosen = plot_unit(t), (t.get("choice") or {}).get("settings")
+    key = {"edge QPS": "edge_qps", "margin to the nearer p99 limit": "margin"}.get(unit, "tokens_per_s")
+    rows = []
+    for r in t.get("candidates") or []:
+        note = "did not start" if r.get("start_failure") else (
+            f"screened only: margin {_num(r.get('margin'), '+.1%')}" if key == "edge_qps" else "–")
+        rows.append((r["line"], None if r.get("start_failure") else r.get(key), r["settings"] == chosen, note))
+    return rows
