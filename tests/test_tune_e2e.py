@@ -111,3 +111,26 @@ def test_a_tune_killed_mid_way_resumes_with_the_same_command_without_measuring_t
     keys = [lookup_key(p["kind"], p["settings"], p["repeat"], p["qps"]) for p in _probes(log.parent)]
     assert len(keys) == len(set(keys)) > logged  # went on, and measured nothing twice
     assert json.loads((results / "latest" / "summary.json").read_text())["tune"]["choice"] is not None
+
+
+def test_settings_vllm_rejects_fail_to_start_at_once_with_vllms_reason(tmp_path, demo_model):
+    from .conftest import run_python
+
+    code = f"""
+import time
+from mlperf_vllm.cli import run_args
+from mlperf_vllm.orchestrate import plan, tune_engine
+from mlperf_vllm.tune.seam import StartFailed
+from mlperf_vllm.tune.settings import Settings
+req = run_args.parse_request(["--model", "demo", "--total-sample-count", "16", "--mode", "performance", "--tune",
+                              "--results-dir", {str(tmp_path)!r}])
+engine = tune_engine.TuneEngine(plan.resolve(req.cfg, req.device_flag), {str(tmp_path / "probes")!r})
+try:
+    engine.start(Settings(16, 64), 60.0)
+except StartFailed as e:
+    print("CAUSE=" + e.cause)
+"""
+    r = run_python(code, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    cause = r.stdout.split("CAUSE=")[1].strip()
+    assert len(cause.splitlines()) == 1 and "max_num_batched_tokens" in cause and "max_num_seqs" in cause, cause

@@ -100,5 +100,6 @@ def run_tune(req: TuneRequest, engine_factory: Any = None) -> int:
     new = sorted(_runs(req.cfg.results_dir) - before)
     preset = req.cfg.results_dir / new[-1] / "tuned_preset.json" if new else None
     if preset is not None and preset.is_file():
-        say(f"Tuned preset: {preset} (replay: python run.py --scenario {req.cfg.scenario.value} --preset {preset})")
+        say(f"Tuned preset: {preset} (replay: the same flags without --tune and --tune-budget-min, with --preset "
+            f"{preset})")
     return code

@@ -71,6 +71,19 @@ def _progress() -> tuple[int, int]:
     return size, int(cpu)
 
 
+def _log_tail(n_bytes: int = 20000) -> str:
+    """The end of the run's log: where an engine core process wrote why it did not start."""
+    text = ""
+    for path in open_log_files():
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, os.path.getsize(path) - n_bytes))
+                text += fh.read().decode(errors="replace")
+        except OSError:
+            continue
+    return text
+
+
 def _children() -> set[int]:
     try:
         import psutil
@@ -239,8 +252,8 @@ class TuneEngine:
         def start() -> Engine:
             try:
                 return self.factory(vllm_spec(engine_cfg))
-            except Exception as exc:
-                cause = diagnose.advice(exc, engine_cfg) or f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # the engine core's own cause is in the log (it fails in its own process)
+                cause = diagnose.advice(exc, engine_cfg, _log_tail()) or f"{type(exc).__name__}: {exc}"
                 raise StartFailed(" ".join(cause.split())[:500]) from exc
 
         log.info("tune: starting %s", s.line())
