@@ -143,8 +143,9 @@ def test_a_start_is_given_up_only_once_its_progress_stops():
 def test_the_offline_window_counts_tokens_between_finishes_and_leaves_the_engine_idle():
     engine = TimedEngine(ttft_s=0.01, tpot_s=0.002, n_tokens=8, slots=4)
     try:
-        rate = tune_engine.offline_tokens_per_s(engine, [[1, 2, 3]] * 6, 8, backlog=8, warm_s=0.05, window_s=0.2)
-        assert rate > 0 and engine.outstanding() == 0 and engine.max_in_flight >= 8
+        tokens, samples = tune_engine.offline_rates(engine, [[1, 2, 3]] * 6, 8, backlog=8, warm_s=0.05, window_s=0.2)
+        assert tokens == pytest.approx(8 * samples) and samples > 0  # every request makes its 8 tokens
+        assert engine.outstanding() == 0 and engine.max_in_flight >= 8
     finally:
         engine.shutdown()
 

@@ -130,9 +130,9 @@ class _Window:
             return len(self.finished) + len(self.errors)
 
 
-def offline_tokens_per_s(engine: Engine, prompts: list[list[int]], max_new_tokens: int, backlog: int,
-                         warm_s: float, window_s: float) -> float:
-    """Generated tokens/s between the first request to finish after `warm_s` and the last to finish by the
+def offline_rates(engine: Engine, prompts: list[list[int]], max_new_tokens: int, backlog: int,
+                  warm_s: float, window_s: float) -> tuple[float, float]:
+    """(Generated tokens/s, requests/s) between the first request to finish after `warm_s` and the last to finish by the
     window's end (at least `window_s` later, and at least one more finish: a large step may take longer than a
     short window), the engine kept at least `backlog` requests deep with whole passes over the samples. The
     first finish's tokens were made before the window opened, so they are not counted. Then the rest is
@@ -159,9 +159,10 @@ def offline_tokens_per_s(engine: Engine, prompts: list[list[int]], max_new_token
     with sink.lock:
         window = [(t, n) for t, n in sink.finished if t0 + warm_s <= t <= now]
     if len({t for t, _ in window}) < 2:
-        return 0.0
+        return 0.0, 0.0
     first, last = min(t for t, _ in window), max(t for t, _ in window)
-    return sum(n for t, n in window if t > first) / (last - first)
+    counted = [n for t, n in window if t > first]
+    return sum(counted) / (last - first), len(counted) / (last - first)
 
 
 def _drain(engine: Engine, sink: _Window, submitted: int) -> None:
@@ -182,6 +183,7 @@ class TuneSession:
         self.owner, self.engine, self.settings = owner, engine, s
         self.runner: search.LoadGenRunner | None = None
         self.probes = 0
+        self.samples_per_s: float | None = None
         cfg = owner.plan.cfg
         if owner.serving:
             from ..mlperf.sut import SystemUnderTest
@@ -194,10 +196,12 @@ class TuneSession:
                 lambda q, mq: planning.user_conf_text(plan.with_target_qps(q, "", mq).cfg), False)
 
     def tokens_per_s(self) -> float:
+        """Offline's score; the window's samples/s is kept in `samples_per_s` (it sizes LoadGen's Offline query)."""
         cfg, o = self.owner.plan.cfg, self.owner
         backlog = max(2 * self.settings.max_num_seqs, len(o.plan.samples))
-        return offline_tokens_per_s(self.engine, o.plan.samples.prompts, cfg.max_new_tokens, backlog,
-                                    WARM_PROBES * cfg.search_probe_s, WINDOW_PROBES * cfg.search_probe_s)
+        tokens, self.samples_per_s = offline_rates(self.engine, o.plan.samples.prompts, cfg.max_new_tokens, backlog,
+                                                   WARM_PROBES * cfg.search_probe_s, WINDOW_PROBES * cfg.search_probe_s)
+        return tokens
 
     def screen(self, qps: float) -> Screen:
         assert self.runner is not None

@@ -33,7 +33,7 @@ class Probe:
     fingerprint: str
     repeat: int = 0
     metric: float | None = None  # Offline tokens/s
-    qps: float | None = None  # the screen's QPS, or the edge QPS
+    qps: float | None = None  # the screen's QPS, the edge QPS, or Offline's samples/s in its window
     limiting: str | None = None  # 'TTFT' or 'TPOT': the constraint nearest its limit
     margin: float | None = None  # 1 - p99/limit of that constraint (negative: over it)
     seconds: float = 0.0  # including the engine's start when this probe started it
