@@ -53,7 +53,8 @@ def add_tune_flags(p: argparse.ArgumentParser) -> None:
 def _refuse(a: argparse.Namespace, given: set[str]) -> None:
     """One line for each combination a tune cannot run."""
     if not a.tune:
-        raise UsageError("--tune-budget-min is for --tune; add --tune or drop it.")
+        flag = "--tune-budget-min" if a.tune_budget_min is not None else "--tune-record"
+        raise UsageError(f"{flag} is for --tune; add --tune or drop it.")
     for dest, what in NOT_WITH_TUNE.items():
         if getattr(a, dest, None) is not None:
             raise UsageError(f"{what}, it does not tune; drop --tune or {what.split()[0]}.")
