@@ -153,6 +153,7 @@ class RunConfig:
     parallelism: str = ""  # how TP x DP were chosen and how many GPUs they use (resolved by the plan)
     preset: str | None = None  # --preset name or preset file, when one filled the engine settings
     fp8_path: str = ""  # which FP8 path runs (pre-quantized checkpoint, or online quantization), if any
+    tune_record: str | None = None  # the run that confirms a tune (run.py --tune): the tune's record file
 
     @property
     def submittable_duration(self) -> bool:

@@ -209,6 +209,12 @@ def test_at_the_end_of_the_budget_the_best_so_far_is_chosen(tmp_path):
     assert outcome.choice is not None and json.dumps(outcome.choice.to_dict(), sort_keys=True) in measured
 
 
+def test_a_budget_that_holds_only_the_first_window_still_chooses_the_start(tmp_path):
+    plan = _plan(Scenario.OFFLINE, budget_s=ts.START_S + ts.PROBE_S, start_s=ts.START_S, probe_s=ts.PROBE_S)
+    outcome, _ = _tune(tmp_path, Scenario.OFFLINE, ts.SimEngine(ts.OFFLINE), plan)
+    assert outcome.stop_reason == "budget_exhausted" and outcome.choice == plan.start and len(outcome.probes) == 1
+
+
 def test_the_plan_and_its_estimate_print_before_any_engine_starts():
     plan = _plan(Scenario.SERVER, budget_s=3600.0)
     lines = plan.lines()

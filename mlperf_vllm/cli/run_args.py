@@ -23,7 +23,7 @@ from ..config import (
 )
 from ..errors import UsageError
 from ..mlperf import user_conf
-from . import paths, set_args
+from . import paths, set_args, tune_args
 from .flags import _given_dests, _HelpFormatter, add_switch, number, switch  # noqa: F401 (mmlu.py's too)
 
 ROUNDS = ("v5.1", "v6.0", "v6.1")
@@ -174,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_switch(g, "--extra-metrics", 0,
                "1 adds SUT-clock timing statistics to the report and timings for the accuracy test too")
     set_args.add_set_flags(p)
+    tune_args.add_tune_flags(p)
     return p
 
 
@@ -292,11 +293,14 @@ def _apply_preset(parser: argparse.ArgumentParser, a: argparse.Namespace, argv: 
             setattr(a, key, value)
 
 
-def parse_request(argv: Sequence[str] | None) -> tuple[RunConfig, str] | SubmissionRequest | set_args.SetRequest:
+def parse_request(argv: Sequence[str] | None
+                  ) -> tuple[RunConfig, str] | SubmissionRequest | set_args.SetRequest | tune_args.TuneRequest:
     """Flags -> (RunConfig, --device) or a SubmissionRequest; raises UsageError (exit 2) with one line."""
     parser = build_parser()
     args = list(argv if argv is not None else sys.argv[1:])
     a = parser.parse_args(args)
+    if a.tune or a.tune_budget_min is not None or a.tune_record is not None:
+        return tune_args.parse_tune(parser, a, args, run_config)
     if a.submission_set is not None:
         return set_args.parse_set(parser, a, args, _given_dests(parser, args), run_config)
     set_args.refuse_outside_a_set(a)
@@ -355,4 +359,6 @@ def parse(argv: Sequence[str] | None) -> tuple[RunConfig, str]:
     request = parse_request(argv)
     if isinstance(request, SubmissionRequest):
         raise UsageError("--submission-dir builds a submission tree; it does not run a benchmark.")
+    if isinstance(request, tune_args.TuneRequest):
+        return request.cfg, request.device_flag
     return request

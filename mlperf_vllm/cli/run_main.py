@@ -12,7 +12,7 @@ from .. import diagnose, interrupts, rule_checks
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
-from . import interrupt, run_args, set_args
+from . import interrupt, run_args, set_args, tune_args
 from .console import configure_console_logging, error_line, say
 from .dotenv import load_env_file
 
@@ -177,6 +177,10 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
             return _submission(request)
         if isinstance(request, set_args.SetRequest):
             return _submission_set(request)
+        if isinstance(request, tune_args.TuneRequest):
+            from .tune_main import run_tune
+
+            return run_tune(request, engine_factory)
         cfg, device_flag = request
         plan = planning.resolve(cfg, device_flag)
         tokenizer = _tokenizer(plan)

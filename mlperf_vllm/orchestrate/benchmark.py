@@ -41,6 +41,7 @@ from ..results.folder import attach_run_log, write_machine_csv, write_timings_cs
 from . import plan as planning
 from .loadgen_tests import run_one, run_test06, score_accuracy
 from .search_step import SearchStep, test_record
+from .tune_run import attach as attach_tune
 
 REPEAT_DIR = "Performance-repeat-"  # --repeat: the second performance test is Performance-repeat-2/
 LAST_WORDS_LOCK_WAIT_S = 2.0  # a forced exit does not wait long for another process's history lock
@@ -325,6 +326,8 @@ def _run_in(plan: planning.RunPlan, run_dir: Path, outcome: summ.RunOutcome, tok
         else:
             error = f"run failed: {advise(exc, run_dir)} (details in {run_dir / 'run.log'})"
     with interrupts.shielded():  # the measurement is over: an interrupt now must not cut the results short
+        if cfg.tune_record is not None:  # the confirmation of a tune: its preset and its record, however it ended
+            outcome.tune = attach_tune(run_dir, plan.cfg)
         if not (run_dir / "config.json").exists():  # the run ended before its values were final
             try:
                 write_plan(run_dir, plan)

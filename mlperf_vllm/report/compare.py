@@ -84,13 +84,39 @@ def metric_rows(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+TUNE_ROWS = (("choice", ("choice", "line")), ("stop reason", ("stop_reason",)), ("score", ("score",)),
+             ("tokens/s of the choice", ("choice", "tokens_per_s")), ("edge QPS of the choice", ("choice", "edge_qps")),
+             ("confirmed QPS", ("confirmed_qps",)), ("start", ("start", "source")), ("engine starts", ("engine_starts",)),
+             ("minutes of measurements", ("minutes",)), ("fingerprint", ("fingerprint_digest",)))
+
+
+def tune_rows(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """What each run's tune (run.py --tune) found, where either run confirms one ([] where neither does)."""
+    ta, tb = (d.get("tune") if isinstance(d.get("tune"), dict) else None for d in (a, b))
+    if ta is None and tb is None:
+        return []
+    ta, tb = ({**t, "minutes": round((t.get("seconds") or 0) / 60, 2)} if t else {} for t in (ta, tb))
+    return [(label, _get(ta, path), _get(tb, path)) for label, path in TUNE_ROWS
+            if _get(ta, path) is not None or _get(tb, path) is not None]
+
+
+def tune_lines(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    rows = tune_rows(a, b)
+    if not rows:
+        return []
+    untuned = [x for x, d in (("A", a), ("B", b)) if not isinstance(d.get("tune"), dict)]
+    note = [f"{' and '.join(untuned)} confirmed no tune.", ""] if untuned else []
+    return (["", "## Tune", "", *note, "| tune | A | B |", "|---|---|---|"]
+            + [f"| {label} | {_fmt(x)} | {_fmt(y)} |" for label, x, y in rows])
+
+
 def changed_settings(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     """Settings (config and software versions) whose values differ."""
     fa = _flatten({"config": a.get("config", {}), "software": _get(a, ("system", "software")) or {},
                    "gpu": {"model": _get(a, ("system", "gpu", "model")), "count": _get(a, ("system", "gpu", "count"))}})
     fb = _flatten({"config": b.get("config", {}), "software": _get(b, ("system", "software")) or {},
                    "gpu": {"model": _get(b, ("system", "gpu", "model")), "count": _get(b, ("system", "gpu", "count"))}})
-    skip = {"config.results_dir"}
+    skip = {"config.results_dir", "config.tune_record"}
     return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))
             if k not in skip and fa.get(k) != fb.get(k)]
 
@@ -115,6 +141,7 @@ def render(a: dict[str, Any], b: dict[str, Any]) -> str:
     for r in metric_rows(a, b):
         ch = "–" if r["change_pct"] is None else f"{r['change_pct']:+.1f}%"
         lines.append(f"| {r['metric']} | {_fmt(r['a'])} | {_fmt(r['b'])} | {ch} |")
+    lines += tune_lines(a, b)
     diffs = changed_settings(a, b)
     lines += ["", "## Settings that differ", ""]
     if diffs:

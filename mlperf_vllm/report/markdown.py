@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import rule_checks
 from ..mlperf.machine import describe as describe_machine
+from . import tune as tune_section
 
 PCTS = ("50.00", "90.00", "95.00", "97.00", "99.00", "99.90")
 
@@ -312,7 +313,8 @@ def render(s: dict[str, Any], plots: list[str], through: dict[str, Any] | None =
     if head.get("value") is not None:
         lines += [f"**{head['name']}: {_fmt(head['value'])} {head['unit']}** (the metric the submission checker reports)", ""]
     lines += ["## Verdict", ""] + verdict_lines(s) + [""]
-    lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + _sut_stats(s)
+    lines += (_metrics_table(s) + _latency_table(s) + _repeats_table(s) + _search_table(s) + tune_section.section(s)
+              + _sut_stats(s)
               + _machine(s) + _through_the_run(through)
               + _accuracy_table(s) + _settings(s))
     notes = s.get("notes") or []

@@ -121,3 +121,23 @@ def qps_search(path: Path, probes: Sequence[dict[str, Any]], ttft_limit_ms: floa
     _save(fig, path)
     plt.close(fig)
     return path
+
+
+def tune_candidates(path: Path, rows: Sequence[tuple[str, float | None, bool, str]], unit: str, title: str) -> Path:
+    """A tune's candidates in the order measured: what each scored (or a note on why not), the choice dark."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.32 * len(rows) + 1.2)))
+    values = [v or 0.0 for _, v, _, _ in rows]
+    colors = ["#1f5f9e" if chosen else "#9bb7d4" for _, _, chosen, _ in rows]
+    ax.barh(range(len(rows)), values, color=colors, height=0.6)
+    for i, (_, v, _, note) in enumerate(rows):
+        ax.annotate(note if v is None else f"{v:,.4g}", (values[i], i), va="center", fontsize=7,
+                    xytext=(3, 0), textcoords="offset points")
+    ax.set_yticks(range(len(rows)), [f"{i + 1}. {label}" for i, (label, _, _, _) in enumerate(rows)], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
+    ax.set_title(title + " (the choice dark)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)
+    return path

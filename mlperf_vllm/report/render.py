@@ -13,6 +13,8 @@ from ..results import store, timeline
 from ..results.atomic import write_text_atomic
 from ..results.record import RunSummary, read_summary
 from . import markdown, plots
+from .tune import plot_rows as tune_plot_rows
+from .tune import plot_unit as tune_plot_unit
 
 log = logging.getLogger(__name__)
 
@@ -72,5 +74,9 @@ def render_run(run_dir: Path) -> list[str]:
         plots.qps_search(plot_dir / "qps_search.png", search["probes"], search["limits"]["p99_ttft_ms"],
                          search["limits"]["p99_tpot_ms"], search.get("confirmed_qps"), f"QPS search, {title}")
         made.append("qps_search.png")
+    tune = s.get("tune")
+    if isinstance(tune, dict) and tune.get("candidates"):
+        plots.tune_candidates(plot_dir / "tune.png", tune_plot_rows(tune), tune_plot_unit(tune), f"Tune, {title}")
+        made.append("tune.png")
     write_text_atomic(run_dir / "report.md", markdown.render(s, made, through))
     return made

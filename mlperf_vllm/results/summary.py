@@ -55,6 +55,7 @@ class RunOutcome:
     search: dict[str, Any] | None = None
     compliance: dict[str, Any] | None = None
     repeats: list[dict[str, Any]] = field(default_factory=list)  # --repeat: the tests after the first
+    tune: dict[str, Any] | None = None  # the run that confirms a tune (run.py --tune): what the tune measured
 
 
 def repeat_entry(cfg: RunConfig, log_dir: str, record: dict[str, Any] | None, engine_errors: int) -> dict[str, Any]:
@@ -339,6 +340,7 @@ def build(cfg: RunConfig, out: RunOutcome, status: str, tool_version: str) -> di
         },
         "limits": _limits(cfg),
         "qps_search": out.search,
+        "tune": out.tune,
         "compliance": out.compliance,
         "repeats": repeats_section(record, out.repeats, perf_verdict == "VALID"),
         "sut_timing_stats": {k: sut_timing_stats(v) for k, v in out.timings.items()} if cfg.extra_metrics else None,

@@ -32,6 +32,7 @@ class Fingerprint:
     quantization: str
     dataset: str
     scenario: str
+    engine: str = ""  # the engine settings the tune holds fixed (dtype, parallelism, memory share, lengths)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, for summary.json and the preset file."""
@@ -50,6 +51,7 @@ class Fingerprint:
         values: dict[str, Any] = {k: d.get(k, UNKNOWN) for k in names}
         values["gpu_memory_gib"] = float(d.get("gpu_memory_gib") or 0.0)
         values["gpu_count"] = int(d.get("gpu_count") or 0)
+        values["engine"] = str(d.get("engine") or "")
         return cls(**values)
 
     @property
@@ -60,7 +62,7 @@ class Fingerprint:
 
 _LABELS = {"gpu_model": "GPU", "gpu_memory_gib": "GPU memory (GiB)", "gpu_count": "GPUs", "driver": "driver",
            "cuda": "CUDA", "vllm": "vLLM", "checkpoint": "checkpoint", "checkpoint_digest": "checkpoint config",
-           "quantization": "quantization", "dataset": "data set", "scenario": "scenario"}
+           "quantization": "quantization", "dataset": "data set", "scenario": "scenario", "engine": "engine"}
 
 
 def changes(old: Fingerprint, new: Fingerprint) -> str:
@@ -128,10 +130,11 @@ def vllm_version() -> str:
 
 
 def collect(checkpoint: str, quantization: str | None, dataset: str, scenario: str,
-            gpus: tuple[str, float, int, str, str] | None = None, vllm: str | None = None) -> Fingerprint:
+            gpus: tuple[str, float, int, str, str] | None = None, vllm: str | None = None,
+            engine: str = "") -> Fingerprint:
     """This machine's fingerprint for a tune of `checkpoint` on `dataset` in `scenario`."""
     model, gib, count, driver, cuda = gpus if gpus is not None else query_gpus()
     return Fingerprint(gpu_model=model, gpu_memory_gib=gib, gpu_count=count, driver=driver, cuda=cuda,
                        vllm=vllm if vllm is not None else vllm_version(), checkpoint=str(checkpoint),
                        checkpoint_digest=config_digest(checkpoint), quantization=quantization or "none",
-                       dataset=dataset, scenario=scenario)
+                       dataset=dataset, scenario=scenario, engine=engine)

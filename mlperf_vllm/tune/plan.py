@@ -40,6 +40,7 @@ class Plan:
     start_s: float = 120.0  # expected seconds of one engine start (load, compile, graphs)
     probe_s: float = 90.0  # one Offline window or one screen probe
     search_s: float = 480.0  # one QPS search
+    skipped: tuple[str, ...] = ()  # knobs this machine has no use for (CUDA graphs on a CPU)
 
     @property
     def serving(self) -> bool:
@@ -47,8 +48,8 @@ class Plan:
 
     @property
     def knobs(self) -> tuple[str, ...]:
-        base = (TOKENS_KNOB, ASYNC_KNOB, GRAPH_KNOB, SEQS_KNOB)
-        return base + ((PREFILL_KNOB,) if self.serving else ())
+        base = (TOKENS_KNOB, ASYNC_KNOB, GRAPH_KNOB, SEQS_KNOB) + ((PREFILL_KNOB,) if self.serving else ())
+        return tuple(k for k in base if k not in self.skipped)
 
     def bounds(self, knob: str) -> tuple[int, int]:
         return TOKENS_RANGE if knob == TOKENS_KNOB else (MIN_SEQS, max(MIN_SEQS, self.max_seqs))
@@ -79,7 +80,8 @@ class Plan:
             f"margin to the p99 limits at one QPS near the edge, then a QPS search on the best {self.finalists}")
         budget = "none" if self.budget_s is None else f"{self.budget_s / 60:.0f} min"
         return [f"Tune {self.scenario.display}: start {self.start.line()} ({self.start_source})",
-                f"  knobs, one at a time: {', '.join(self.knobs)}",
+                f"  knobs, one at a time: {', '.join(self.knobs)}"
+                + (f" (left at vLLM's default here: {', '.join(self.skipped)})" if self.skipped else ""),
                 f"  scored by {what}; ties inside the measured noise go to the setting nearer vLLM's defaults",
                 f"  at most {self.max_starts} engine starts; budget {budget}; "
                 f"expected at most {math.ceil(self.estimate_s() / 60)} min",

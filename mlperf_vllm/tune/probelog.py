@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Probe:
     fingerprint: str
     repeat: int = 0
     metric: float | None = None  # Offline tokens/s
-    qps: float | None = None  # the screen's QPS, or the edge QPS
+    qps: float | None = None  # the screen's QPS, the edge QPS, or Offline's samples/s in its window
     limiting: str | None = None  # 'TTFT' or 'TPOT': the constraint nearest its limit
     margin: float | None = None  # 1 - p99/limit of that constraint (negative: over it)
     seconds: float = 0.0  # including the engine's start when this probe started it
@@ -60,6 +60,7 @@ class ProbeLog:
         self.probes: list[Probe] = []
         self.foreign = 0  # lines of other fingerprints, ignored
         self.headers: dict[str, dict[str, Any]] = {}  # digest -> the fingerprint's facts
+        self.on_append: Callable[[Probe], None] | None = None  # told of each probe once it is durable
         self._read()
 
     def earlier(self) -> list[dict[str, Any]]:
@@ -107,6 +108,8 @@ class ProbeLog:
             f.flush()
             os.fsync(f.fileno())
         self.probes.append(probe)
+        if self.on_append is not None:
+            self.on_append(probe)
 
     @property
     def seconds(self) -> float:

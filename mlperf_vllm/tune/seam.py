@@ -9,6 +9,7 @@ that will never come. Every measurement starts on an idle engine.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Protocol, TypeVar
 
@@ -84,10 +85,13 @@ class Limits:
         return ("TTFT", round(ttft, 6)) if ttft <= tpot else ("TPOT", round(tpot, 6))
 
 
-def bounded_start(start: Callable[[], T], timeout_s: float, cancel: Callable[[], None]) -> T:
+def bounded_start(start: Callable[[], T], timeout_s: float, cancel: Callable[[], None],
+                  progress: Callable[[], object] | None = None) -> T:
     """Run `start` (an engine start) and return what it returns; StartFailed with its cause when it raises,
     or when it has not returned within `timeout_s`: then `cancel` (e.g. kill the engine's process) is called
-    and the start is abandoned, so that no candidate holds the tune longer than that."""
+    and the start is abandoned, so that no candidate holds the tune longer than that. With `progress` (a value
+    that changes while the start makes headway, e.g. the size of the engine's log), the limit counts from its
+    last change instead: a large model loads and compiles for minutes, but never minutes in silence."""
     done = threading.Event()
     box: dict[str, object] = {}
 
@@ -102,9 +106,15 @@ def bounded_start(start: Callable[[], T], timeout_s: float, cancel: Callable[[],
             done.set()
 
     threading.Thread(target=target, name="tune-engine-start", daemon=True).start()
-    if not done.wait(timeout_s):
-        cancel()
-        raise StartFailed(f"not started within {timeout_s:g} s; given up")
+    last_change, mark = time.monotonic(), progress() if progress is not None else None
+    while not done.wait(min(timeout_s, 1.0) if progress is not None else timeout_s):
+        now = progress() if progress is not None else None
+        if now != mark:
+            last_change, mark = time.monotonic(), now
+        if progress is None or time.monotonic() - last_change >= timeout_s:
+            cancel()
+            what = "not started within" if progress is None else "no progress in its log for"
+            raise StartFailed(f"{what} {timeout_s:g} s; given up")
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]

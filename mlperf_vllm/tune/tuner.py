@@ -91,7 +91,9 @@ class Tuner:
         """Run one measurement of `probe`'s kind on the running engine."""
         assert self.session is not None
         if probe.kind == "offline":
-            return replace(probe, metric=round(self.session.tokens_per_s(), 3))
+            metric = round(self.session.tokens_per_s(), 3)
+            rate = getattr(self.session, "samples_per_s", None)  # an adapter that counts requests says it
+            return replace(probe, metric=metric, qps=None if rate is None else round(rate, 3))
         if probe.kind == "screen":
             assert self.screen_qps is not None and self.limits is not None
             sc = self.session.screen(self.screen_qps)
@@ -200,9 +202,10 @@ class Tuner:
                 best = finalists(self, start)
         except _Stop as e:
             stop = e.reason
-        if best is None:
-            stop = stop if stop != "converged" else "no_engine_started"
-        best = self.best_so_far() if stop != "converged" and best is not None else best
+        if stop != "converged" or best is None:  # stopped early (even before the start's second window)
+            best = self.best_so_far()
+        if best is None and stop == "converged":
+            stop = "no_engine_started"
         return Outcome(best, stop, self.noise, "edge QPS" if self.plan.serving else "tokens/s",
                        self.log.starts, round(self.log.seconds, 3), list(self.log.probes))
 
