@@ -183,6 +183,8 @@ def test_demo_server_search_confirms_a_valid_qps(tmp_path):
     assert search["probes"][0]["qps"] == pytest.approx(search["start_qps"], rel=1e-5)
     assert f"from a burst's {estimate['qps']:,.4g} completed/s" in report
     assert ((tmp_path / "latest") / "Search" / "estimate" / "mlperf_log_summary.txt").is_file()
+    said = [ln for ln in r.stderr.splitlines() if ln.startswith("QPS search: the engine completed")]
+    assert len(said) == 1 and f"start at {search['start_qps']:.4g} QPS; then a full run of about" in said[0]
     assert all(f"| {p['verdict']} | {p['why']} |" in report for p in search["probes"] + search["settle_probes"])
     # numbered as their folders under Search/ (a probe repeated longer keeps only its last run in the list)
     assert all(f"| {int(p['log_dir'].split('/')[-1].split('-')[1])} | {p['qps']:,.4g} |" in report
@@ -664,7 +666,8 @@ def test_the_default_budget_and_what_the_search_says_it_will_take():
     assert runner.full_run_seconds(100.0) == pytest.approx(66840 / 100.0)  # five passes
     line = search_step.expected_line(runner, 51.5, 60.6)
     assert line == ("probes for at most 8.0 min (the default; --search-budget-min), then a full run of about "
-                    "13.0 min at the pick (as at 51.5 QPS): at most about 21 min in all")
+                    "13.0 min at the pick (as at 51.5 QPS): at most about 21 min in all when it is VALID (each further "
+                    "full run, at most 2, adds as much)")
     assert "full run of at least 10.0 min" in search_step.expected_line(runner, 2.0, None)
     search, runner = _budget_runner(7.0, n_samples=1000)  # the flag is the probes' budget
     assert runner.budget_s == 420 and runner.full_run_seconds(66.0) == pytest.approx(40000 / 66.0)

@@ -140,7 +140,8 @@ class SearchStep:
         start = self.search_start = search.start_qps(ceiling, estimate.qps if estimate else None)
         if estimate:
             print(f"QPS search: the engine completed {estimate.completed} queries of a burst in {estimate.seconds:.0f} s "
-                  f"({estimate.qps:.4g}/s); the probes start at {start:.4g} QPS", file=sys.stderr)
+                  f"({estimate.qps:.4g}/s); the probes start at {start:.4g} QPS; then {full_runs_line(runner, start)}",
+                  file=sys.stderr)
         result = search.settle(runner, search.run_search(runner, start, ceiling, estimate.qps if estimate else None))
         record = self.outcome.search = self._search_record(plan, runner, result, time.monotonic() - t0)
         if result.best_qps is None:
@@ -173,9 +174,15 @@ def expected_line(runner: LoadGenRunner, start_qps: float, ceiling_qps: float | 
     if ceiling_qps is None:
         return (f"{probes}, then a full run of at least {runner.settings.min_duration_ms / 60000:.1f} min at the pick "
                 "(longer at a low rate: whole passes over the samples)")
-    full = runner.full_run_seconds(start_qps)
-    return (f"{probes}, then a full run of about {full / 60:.1f} min at the pick (as at {start_qps:.4g} QPS): "
-            f"at most about {(runner.budget_s + full) / 60:.0f} min in all")
+    return f"{probes}, then {full_runs_line(runner, start_qps)}"
+
+
+def full_runs_line(runner: LoadGenRunner, qps: float) -> str:
+    """How long the confirmation takes at about qps: one full run if it is VALID, each further attempt as long."""
+    full = runner.full_run_seconds(qps)
+    return (f"a full run of about {full / 60:.1f} min at the pick (as at {qps:.4g} QPS): at most about "
+            f"{(runner.budget_s + full) / 60:.0f} min in all when it is VALID (each further full run, at most "
+            f"{search.CONFIRM_ATTEMPTS - 1}, adds as much)")
 
 
 def no_valid_probe(cfg: RunConfig, result: qs.SearchResult, start: float) -> NoValidQps:
