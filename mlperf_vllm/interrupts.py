@@ -76,3 +76,20 @@ def say_last_words() -> None:
             fn()
         except Exception:  # the process is leaving anyway; the run.log has what was written
             pass
+
+
+def end_with_parent(parent_pid: int) -> bool:
+    """Linux: have the kernel send this process SIGTERM when the process that started it ends, kill -9
+    included, so that a run started for another (a tune's confirmation) never outlives it and holds a GPU
+    that a rerun of the same command needs. False when the parent is already gone (or elsewhere: no effect)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return True
+    import os
+
+    return os.getppid() == parent_pid  # checked after prctl: a parent that ended before it is seen here

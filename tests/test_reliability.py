@@ -210,16 +210,17 @@ def test_a_long_test_logs_its_progress_where_a_background_run_is_followed(caplog
 
 
 # run.py's QPS search on a fake engine that answers in 10 ms (it passes every probe, so the search goes on
-# doubling its rate until it is stopped); with "crash", the engine's core dies after the first probe: the
-# next look at its queue raises, as vLLM's does once its engine process is gone
+# doubling its rate from where the burst placed it until it is stopped); with "crash", the engine's core dies
+# after the first probe: the next look at its queue raises, as vLLM's does once its engine process is gone
 SEARCH_RUN_PY = """
 import sys
 from mlperf_vllm.cli.run_main import main
 from mlperf_vllm.engines.fake import TimedEngine
+from mlperf_vllm.orchestrate.rate_estimate import burst_queries
 
 class DiesAfterTheFirstProbe(TimedEngine):
     def outstanding(self):
-        if sys.argv[2] == "crash" and len(self.submits) >= 2:
+        if sys.argv[2] == "crash" and len(self.submits) > burst_queries(None):  # the burst, then a probe
             raise RuntimeError("engine core died (EngineDeadError)")
         return super().outstanding()
 
@@ -256,11 +257,14 @@ def test_a_search_that_does_not_end_keeps_every_probe_it_judged(tmp_path, ending
     judged = _judged_probes(results)
     assert search is not None and len(search["probes"]) == judged >= 1, search
     assert search["stopped_by"] == ("error" if ending == "crash" else "interrupt")
-    assert search["probes"][0]["log_dir"] == "Search/probe-01-qps-2" and search["probes"][0]["passed"]
+    first = search["probes"][0]
+    assert first["qps"] == pytest.approx(search["start_qps"], rel=1e-5) and first["passed"]
+    assert first["log_dir"] == f"Search/probe-01-qps-{first['qps']:.4g}"
     assert search["best_qps"] == max(p["qps"] for p in search["probes"])
     assert summary["status"] == ("failed" if ending == "crash" else "interrupted")
     assert any("the QPS search was stopped by an" in n for n in summary["notes"])
     report = (run_dir / "report.md").read_text()
-    assert "## QPS search" in report and "| 1 | 2 |" in report and f"stopped by {search['stopped_by']}" in report
+    assert "## QPS search" in report and f"| 1 | {first['qps']:,.4g} |" in report
+    assert f"stopped by {search['stopped_by']}" in report
     if ending == "crash":
         assert "engine core died" in err

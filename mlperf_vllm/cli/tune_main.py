@@ -5,6 +5,7 @@ process), exactly as a user would replay it."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from .. import diagnose
 from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError, UsageError
 from . import interrupt
 from .console import error_line, say
-from .tune_args import TuneRequest
+from .tune_args import TUNE_PARENT_ENV, TuneRequest
 
 log = logging.getLogger(__name__)
 RUN_PY = str(Path(__file__).resolve().parents[2] / "run.py")
@@ -92,7 +93,9 @@ def run_tune(req: TuneRequest, engine_factory: Any = None) -> int:
     say(f"  choice: {outcome.choice.line()}")
     say("Confirming the choice with a full run: run.py " + " ".join(req.argv))
     before = _runs(req.cfg.results_dir)
-    proc = subprocess.Popen([sys.executable, RUN_PY, *req.argv, "--tune-record", str(record)])
+    # the run ends with this process, kill -9 included (interrupts.end_with_parent): none outlives its tune
+    proc = subprocess.Popen([sys.executable, RUN_PY, *req.argv, "--tune-record", str(record)],
+                            env={**os.environ, TUNE_PARENT_ENV: str(os.getpid())})
     try:
         code = proc.wait()
     except KeyboardInterrupt:  # the run got the same Ctrl-C: let it stop and keep its logs
