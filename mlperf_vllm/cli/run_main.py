@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from .. import diagnose, interrupts, rule_checks
 from ..config import Backend, Mode
 from ..engines.factory import EngineFactory
+from ..results import store
 from ..errors import EXIT_INTERRUPTED, EXIT_NOT_VALID, EXIT_OK, EXIT_SETUP, BenchError, UsageError
 from . import interrupt, run_args, set_args, tune_args
 from .console import configure_console_logging, error_line, say
@@ -111,24 +112,17 @@ def _set_scenario(req: set_args.SetRequest, cfg: Any, target_qps: float | None) 
 
     argv = set_args.with_target_qps(req.argv[cfg.scenario], target_qps)
     say(f"{cfg.scenario.display}: run.py " + " ".join(argv))
-    before = _runs(req.results_dir)
+    before = store.run_folder_names(req.results_dir)
     proc = subprocess.Popen([*SCENARIO_COMMAND, *argv])
     try:
         code = proc.wait()
     except KeyboardInterrupt:  # the run got the same Ctrl-C: let it stop and keep its logs
         code = proc.wait()
-    new = sorted(_runs(req.results_dir) - before)
+    new = sorted(store.run_folder_names(req.results_dir) - before)
     run_dir = req.results_dir / new[-1] if new else None
     status = "interrupted" if code == EXIT_INTERRUPTED else "completed" if code in (EXIT_OK, EXIT_NOT_VALID) \
         else "failed"
     return set_run.ScenarioResult(run_dir, status, code)
-
-
-def _runs(results_dir: Path) -> set[str]:
-    try:
-        return {p.name for p in results_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:8].isdigit()}
-    except OSError:
-        return set()
 
 
 def _tokenizer(plan: Any) -> Any:

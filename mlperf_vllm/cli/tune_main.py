@@ -13,19 +13,13 @@ from typing import Any
 
 from .. import diagnose
 from ..errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_SETUP, BenchError, UsageError
+from ..results import store
 from . import interrupt
 from .console import error_line, say
 from .tune_args import TUNE_PARENT_ENV, TuneRequest
 
 log = logging.getLogger(__name__)
 RUN_PY = str(Path(__file__).resolve().parents[2] / "run.py")
-
-
-def _runs(results_dir: Path) -> set[str]:
-    try:
-        return {p.name for p in results_dir.iterdir() if p.is_dir() and not p.is_symlink() and p.name[:8].isdigit()}
-    except OSError:
-        return set()
 
 
 def _prepare(req: TuneRequest) -> Any:
@@ -92,7 +86,7 @@ def run_tune(req: TuneRequest, engine_factory: Any = None) -> int:
     record = tune_run.write_record(job, outcome, req.cfg)
     say(f"  choice: {outcome.choice.line()}")
     say("Confirming the choice with a full run: run.py " + " ".join(req.argv))
-    before = _runs(req.cfg.results_dir)
+    before = store.run_folder_names(req.cfg.results_dir)
     # the run ends with this process, kill -9 included (interrupts.end_with_parent): none outlives its tune
     proc = subprocess.Popen([sys.executable, RUN_PY, *req.argv, "--tune-record", str(record)],
                             env={**os.environ, TUNE_PARENT_ENV: str(os.getpid())})
@@ -100,7 +94,7 @@ def run_tune(req: TuneRequest, engine_factory: Any = None) -> int:
         code = proc.wait()
     except KeyboardInterrupt:  # the run got the same Ctrl-C: let it stop and keep its logs
         code = proc.wait()
-    new = sorted(_runs(req.cfg.results_dir) - before)
+    new = sorted(store.run_folder_names(req.cfg.results_dir) - before)
     preset = req.cfg.results_dir / new[-1] / "tuned_preset.json" if new else None
     if preset is not None and preset.is_file():
         say(f"Tuned preset: {preset} (replay: the same flags without --tune and --tune-budget-min, with --preset "

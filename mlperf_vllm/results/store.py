@@ -70,6 +70,15 @@ def _looks_like_run(path: Path) -> bool:
     return path.name[:8].isdigit() and path.name[8:9] == "-"
 
 
+def run_folder_names(results_dir: Path) -> set[str]:
+    """The run folders made in results_dir itself (links to runs elsewhere left out): compared before and after
+    a run.py child process, the difference is the folder that child made. Empty when it cannot be read."""
+    try:
+        return {p.name for p in results_dir.iterdir() if _looks_like_run(p) and p.is_dir() and not p.is_symlink()}
+    except OSError:
+        return set()
+
+
 def _entry(child: Path) -> RunEntry | None:
     """The history's view of one child of the results folder; None for what is not a run."""
     if child.name.startswith(".") or child.name == LATEST_LINK:
